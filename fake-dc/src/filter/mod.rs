@@ -1,0 +1,12 @@
+//! Search filters: the AST with raw byte values, the RFC 4515 string parser, and the
+//! evaluator that runs a filter against directory entries.
+//!
+//! The AST keeps values as bytes because RFC 4511 §4.5.1.7 makes assertion values OCTET
+//! STRINGs: AD clients send escaped binary `objectGUID`/`objectSid` values, which
+//! `ldap3_proto::LdapFilter` (String values) cannot carry.
+
+mod ast;
+mod parse;
+
+pub use ast::{Extensible, Filter, Substrings};
+pub use parse::FilterParseError;
