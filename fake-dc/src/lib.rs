@@ -1,1 +1,14 @@
+//! fake-dc: a fake Active Directory domain controller.
+//!
+//! A map of the modules, in the order a request flows through them:
+//! - [`fixture`]: YAML fixture files → a [`directory::Directory`] (with `file:line:col` errors);
+//! - [`directory`]: the in-memory forest: entries, indexes, AD's computed attributes, mutations;
+//! - [`dn`]: distinguished names (RFC 4514) with AD's escaping and case-insensitive keys;
+//! - [`filter`]: search filters: RFC 4515 parser, evaluation with AD's matching rules;
+//! - [`schema`]: attribute syntaxes and object classes.
+
+pub mod directory;
+pub mod dn;
 pub mod filter;
+pub mod fixture;
+pub mod schema;

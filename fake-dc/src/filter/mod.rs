@@ -6,7 +6,9 @@
 //! `ldap3_proto::LdapFilter` (String values) cannot carry.
 
 mod ast;
+mod eval;
 mod parse;
 
 pub use ast::{Extensible, Filter, Substrings};
+pub use eval::{FilterError, Prepared, BIT_AND, BIT_OR, IN_CHAIN};
 pub use parse::FilterParseError;

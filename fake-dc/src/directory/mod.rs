@@ -1,0 +1,444 @@
+//! The in-memory forest: entries in a slab, the indexes that make lookups cheap, and the
+//! domains and naming contexts they belong to.
+//!
+//! Invariants kept by every mutation (see `mutate.rs`):
+//! - `dn_index`, `guid_index`, `sid_index`, `value_index` and `class_index` describe exactly
+//!   the live entries (tombstones are in `dn_index` and `guid_index` only);
+//! - `members` and `member_of` mirror each other;
+//! - every change takes a fresh USN from the forest-wide counter.
+
+mod computed;
+mod entry;
+mod ids;
+mod mutate;
+
+pub use computed::Values;
+pub use entry::{Attr, Entry, EntryId, Guid, Sid};
+pub use ids::{filetime_from_unix, generalized_time, parse_generalized_time, FILETIME_NEVER};
+pub use mutate::{DirError, ModOp, Modification, NewEntry};
+pub(crate) use ids::derive_domain_sid as ids_domain_sid;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use crate::dn::{fold_case, Dn, Rdn};
+use crate::schema::ObjectKind;
+
+/// Attributes whose values are indexed for equality lookups.
+pub const INDEXED: &[&str] = &["mail", "proxyAddresses", "sAMAccountName", "userPrincipalName"];
+
+/// Where the time comes from: the system clock, or a fixed value for reproducible tests.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// One domain of the forest.
+#[derive(Debug, Clone)]
+pub struct Domain {
+    /// `corp.example.test`
+    pub dns_name: String,
+    /// `CORP`, for `CORP\alice` binds.
+    pub netbios: String,
+    /// `S-1-5-21-a-b-c`; principals get RIDs under it.
+    pub sid: Sid,
+    /// The domain head (`DC=corp,DC=example,DC=test`).
+    pub head: EntryId,
+    /// UPN suffixes besides the DNS name.
+    pub upn_suffixes: Vec<String>,
+    /// Host names of this domain's DCs.
+    pub dc_hosts: Vec<String>,
+    /// `CN=Users`, the default home of users and groups.
+    pub users: EntryId,
+    /// `CN=Deleted Objects`, where tombstones go.
+    pub deleted_objects: EntryId,
+    /// `CN=ForeignSecurityPrincipals`.
+    pub foreign_principals: EntryId,
+    /// The next RID to hand out.
+    pub next_rid: u32,
+}
+
+/// The whole forest.
+pub struct Directory {
+    /// Every entry ever created, tombstones included; `EntryId` indexes it.
+    entries: Vec<Entry>,
+    /// Case-folded DN → entry.
+    dn_index: HashMap<String, EntryId>,
+    guid_index: HashMap<Guid, EntryId>,
+    sid_index: HashMap<Sid, EntryId>,
+    /// Attribute (from `INDEXED`, case-folded) → case-folded value → entries holding it.
+    value_index: HashMap<String, HashMap<String, Vec<EntryId>>>,
+    /// Live entries of each kind, ordered by id.
+    class_index: HashMap<ObjectKind, BTreeSet<EntryId>>,
+    /// Domains in fixture order; the first is the forest root.
+    pub domains: Vec<Domain>,
+    /// `CN=Configuration,DC=<root>`.
+    pub configuration: Option<EntryId>,
+    /// `CN=Schema,CN=Configuration,DC=<root>`.
+    pub schema: Option<EntryId>,
+    /// `DC=DomainDnsZones` and `DC=ForestDnsZones` application partitions (empty; listed
+    /// in `namingContexts` and referred to by continuation references, as AD does).
+    pub dns_zones: Vec<EntryId>,
+    /// The forest-wide highest committed USN.
+    usn: u64,
+    /// Seed for GUIDs and SIDs, so a fixture loads to the same identities every time.
+    pub(crate) seed: u64,
+    /// Interned attribute names.
+    names: HashMap<String, Arc<str>>,
+    /// The RDNs above a naming-context head (`DC=example,DC=test` for
+    /// `DC=corp,DC=example,DC=test`): heads have no parent entry to take them from.
+    head_suffix: HashMap<EntryId, Vec<Rdn>>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Directory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Directory")
+            .field("entries", &self.entries.len())
+            .field("domains", &self.domains.len())
+            .field("usn", &self.usn)
+            .finish()
+    }
+}
+
+impl Directory {
+    /// An empty forest. `seed` makes identities reproducible.
+    pub fn new(seed: u64) -> Self {
+        Directory {
+            entries: Vec::new(),
+            dn_index: HashMap::new(),
+            guid_index: HashMap::new(),
+            sid_index: HashMap::new(),
+            value_index: INDEXED.iter().map(|a| (a.to_ascii_lowercase(), HashMap::new())).collect(),
+            class_index: HashMap::new(),
+            domains: Vec::new(),
+            configuration: None,
+            schema: None,
+            dns_zones: Vec::new(),
+            usn: 12_000,
+            seed,
+            names: HashMap::new(),
+            head_suffix: HashMap::new(),
+            clock: Arc::new(ids::system_now),
+        }
+    }
+
+    /// Replaces the clock; tests pin it so `whenChanged` and friends are reproducible.
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+    }
+
+    /// The current time in Unix seconds, from the directory's clock.
+    pub fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// The forest-wide highest committed USN (rootDSE `highestCommittedUSN`).
+    pub fn highest_usn(&self) -> u64 {
+        self.usn
+    }
+
+    pub(crate) fn next_usn(&mut self) -> u64 {
+        self.usn += 1;
+        self.usn
+    }
+
+    /// Number of entries, tombstones included.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entry with this id. Ids come from this directory, so this cannot fail for them.
+    pub fn entry(&self, id: EntryId) -> &Entry {
+        &self.entries[id.index()]
+    }
+
+    pub(crate) fn entry_mut(&mut self, id: EntryId) -> &mut Entry {
+        &mut self.entries[id.index()]
+    }
+
+    /// Every id, tombstones included, in creation order.
+    pub fn ids(&self) -> impl Iterator<Item = EntryId> + '_ {
+        (0..self.entries.len() as u32).map(EntryId)
+    }
+
+    /// The entry's DN, rebuilt from its RDN and its ancestors.
+    pub fn dn(&self, id: EntryId) -> Dn {
+        let mut rdns = Vec::new();
+        let mut cur = Some(id);
+        while let Some(c) = cur {
+            let e = self.entry(c);
+            rdns.push(e.rdn.clone());
+            cur = e.parent;
+            if cur.is_none() {
+                if let Some(suffix) = self.head_suffix.get(&c) {
+                    rdns.extend(suffix.iter().cloned());
+                }
+            }
+        }
+        Dn { rdns }
+    }
+
+    /// Case-insensitive DN lookup; tombstones included.
+    pub fn lookup(&self, dn: &Dn) -> Option<EntryId> {
+        self.dn_index.get(&dn.key()).copied()
+    }
+
+    /// Looks up `dn` or, failing that, the closest existing ancestor (AD's "best match"
+    /// for noSuchObject).
+    pub fn best_match(&self, dn: &Dn) -> Option<EntryId> {
+        let mut cur = dn.parent();
+        while let Some(d) = cur {
+            if let Some(id) = self.lookup(&d) {
+                return Some(id);
+            }
+            cur = d.parent();
+        }
+        None
+    }
+
+    pub fn by_guid(&self, guid: &Guid) -> Option<EntryId> {
+        self.guid_index.get(guid).copied()
+    }
+
+    pub fn by_sid(&self, sid: &Sid) -> Option<EntryId> {
+        self.sid_index.get(sid).copied()
+    }
+
+    /// Live entries whose indexed attribute `attr` has a value equal (case-insensitively)
+    /// to `value`; `None` when `attr` is not indexed.
+    pub fn by_value(&self, attr: &str, value: &str) -> Option<&[EntryId]> {
+        let index = self.value_index.get(&attr.to_ascii_lowercase())?;
+        Some(index.get(&fold_case(value)).map_or(&[], |v| v.as_slice()))
+    }
+
+    /// True when `attr` has an equality index.
+    pub fn is_indexed(&self, attr: &str) -> bool {
+        self.value_index.contains_key(&attr.to_ascii_lowercase())
+    }
+
+    /// Live entries of a kind, in id order.
+    pub fn of_kind(&self, kind: ObjectKind) -> impl Iterator<Item = EntryId> + '_ {
+        self.class_index.get(&kind).into_iter().flat_map(|s| s.iter().copied())
+    }
+
+    /// The live entries at and below `base` (or only at `base`, or only its children),
+    /// parent before child.
+    pub fn scope(&self, base: EntryId, scope: Scope) -> Vec<EntryId> {
+        match scope {
+            Scope::Base => vec![base],
+            Scope::OneLevel => self.entry(base).children.clone(),
+            Scope::Subtree => {
+                let mut out = Vec::new();
+                let mut stack = vec![base];
+                while let Some(id) = stack.pop() {
+                    out.push(id);
+                    stack.extend(self.entry(id).children.iter().rev().copied());
+                }
+                out
+            }
+        }
+    }
+
+    /// True when `id` is `ancestor` or lies below it.
+    pub fn is_within(&self, id: EntryId, ancestor: EntryId) -> bool {
+        let mut cur = Some(id);
+        while let Some(c) = cur {
+            if c == ancestor {
+                return true;
+            }
+            cur = self.entry(c).parent;
+        }
+        false
+    }
+
+    /// The head of the naming context that holds `id`.
+    pub fn naming_context(&self, id: EntryId) -> EntryId {
+        let mut cur = id;
+        while let Some(p) = self.entry(cur).parent {
+            cur = p;
+        }
+        cur
+    }
+
+    /// The domain whose naming context holds `id`; `None` for Configuration and Schema.
+    pub fn domain_of(&self, id: EntryId) -> Option<&Domain> {
+        let head = self.naming_context(id);
+        self.domains.iter().find(|d| d.head == head)
+    }
+
+    /// The forest root domain.
+    pub fn root_domain(&self) -> Option<&Domain> {
+        self.domains.first()
+    }
+
+    /// The domain with this DNS or NetBIOS name (case-insensitive).
+    pub fn domain_named(&self, name: &str) -> Option<&Domain> {
+        self.domains
+            .iter()
+            .find(|d| d.dns_name.eq_ignore_ascii_case(name) || d.netbios.eq_ignore_ascii_case(name))
+    }
+
+    /// The heads of every naming context: domains, Configuration, Schema.
+    pub fn naming_contexts(&self) -> Vec<EntryId> {
+        let mut out: Vec<EntryId> = self.domains.iter().map(|d| d.head).collect();
+        out.extend(self.configuration);
+        out.extend(self.schema);
+        out.extend(self.dns_zones.iter().copied());
+        out
+    }
+
+    /// The DN of a class's `objectCategory` (`CN=Person,CN=Schema,CN=Configuration,…`).
+    pub fn category_dn(&self, category_cn: &str) -> Dn {
+        let schema = self.schema.map(|s| self.dn(s)).unwrap_or_default();
+        schema.child(Rdn::new("CN", category_cn))
+    }
+
+    /// Interns an attribute name in its canonical spelling.
+    pub(crate) fn intern(&mut self, name: &str) -> Arc<str> {
+        let canonical = crate::schema::canonical(name);
+        let key = canonical.to_ascii_lowercase();
+        self.names
+            .entry(key)
+            .or_insert_with(|| Arc::from(canonical))
+            .clone()
+    }
+
+    /// Adds a new entry under `parent` with the given identity; indexes it and links it
+    /// into its parent. The caller has checked that the DN is free.
+    pub(crate) fn set_head_suffix(&mut self, id: EntryId, suffix: Vec<Rdn>) {
+        self.head_suffix.insert(id, suffix);
+    }
+
+    pub(crate) fn insert(&mut self, mut entry: Entry) -> EntryId {
+        let id = EntryId(self.entries.len() as u32);
+        entry.children.clear();
+        let parent = entry.parent;
+        self.entries.push(entry);
+        if let Some(p) = parent {
+            self.entries[p.index()].children.push(id);
+        }
+        self.index(id);
+        id
+    }
+
+    /// Adds `id` to every index.
+    pub(crate) fn index(&mut self, id: EntryId) {
+        let key = self.dn(id).key();
+        self.dn_index.insert(key, id);
+        let e = &self.entries[id.index()];
+        self.guid_index.insert(e.guid, id);
+        if e.deleted {
+            return;
+        }
+        if let Some(sid) = &e.sid {
+            self.sid_index.insert(sid.clone(), id);
+        }
+        self.class_index.entry(e.kind).or_default().insert(id);
+        for attr in INDEXED {
+            let lower = attr.to_ascii_lowercase();
+            let values: Vec<String> = e
+                .get(attr)
+                .unwrap_or_default()
+                .iter()
+                .map(|v| fold_case(&String::from_utf8_lossy(v)))
+                .collect();
+            if let Some(index) = self.value_index.get_mut(&lower) {
+                for v in values {
+                    let ids = index.entry(v).or_default();
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes `id` from every index (before a change that moves or rewrites it).
+    pub(crate) fn unindex(&mut self, id: EntryId) {
+        let key = self.dn(id).key();
+        self.dn_index.remove(&key);
+        let e = &self.entries[id.index()];
+        self.guid_index.remove(&e.guid);
+        if let Some(sid) = &e.sid {
+            if self.sid_index.get(sid) == Some(&id) {
+                self.sid_index.remove(sid);
+            }
+        }
+        if let Some(set) = self.class_index.get_mut(&e.kind) {
+            set.remove(&id);
+        }
+        for attr in INDEXED {
+            let lower = attr.to_ascii_lowercase();
+            let values: Vec<String> = e
+                .get(attr)
+                .unwrap_or_default()
+                .iter()
+                .map(|v| fold_case(&String::from_utf8_lossy(v)))
+                .collect();
+            if let Some(index) = self.value_index.get_mut(&lower) {
+                for v in values {
+                    if let Some(ids) = index.get_mut(&v) {
+                        ids.retain(|x| *x != id);
+                        if ids.is_empty() {
+                            index.remove(&v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Re-keys `id` and everything below it in the DN index after a rename or move.
+    pub(crate) fn reindex_subtree_dns(&mut self, id: EntryId, old_base: &str, new_base: &str) {
+        for sub in self.scope(id, Scope::Subtree) {
+            let new_key = self.dn(sub).key();
+            let old_key = if new_key.len() >= new_base.len() {
+                format!("{}{}", &new_key[..new_key.len() - new_base.len()], old_base)
+            } else {
+                continue;
+            };
+            self.dn_index.remove(&old_key);
+            self.dn_index.insert(new_key, sub);
+        }
+    }
+
+    /// Finds a user by `user@suffix` where the suffix is a UPN suffix or DNS name of its
+    /// domain, or by its explicit `userPrincipalName`.
+    pub fn by_upn(&self, upn: &str) -> Option<EntryId> {
+        if let Some(ids) = self.by_value("userPrincipalName", upn) {
+            if let Some(id) = ids.first() {
+                return Some(*id);
+            }
+        }
+        let (user, suffix) = upn.rsplit_once('@')?;
+        let domain = self.domains.iter().find(|d| {
+            d.dns_name.eq_ignore_ascii_case(suffix) || d.upn_suffixes.iter().any(|s| s.eq_ignore_ascii_case(suffix))
+        })?;
+        self.by_sam(domain.head, user)
+    }
+
+    /// Finds a principal by `sAMAccountName` inside one domain.
+    pub fn by_sam(&self, domain_head: EntryId, sam: &str) -> Option<EntryId> {
+        self.by_value("sAMAccountName", sam)?
+            .iter()
+            .copied()
+            .find(|id| self.naming_context(*id) == domain_head)
+    }
+
+    /// Finds a principal by `DOMAIN\sAMAccountName`.
+    pub fn by_down_level(&self, name: &str) -> Option<EntryId> {
+        let (domain, sam) = name.split_once('\\')?;
+        let head = self.domain_named(domain)?.head;
+        self.by_sam(head, sam)
+    }
+}
+
+/// Search scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Base,
+    OneLevel,
+    Subtree,
+}
