@@ -233,6 +233,19 @@ impl CertificateAuthority {
         params
             .distinguished_name
             .push(DnType::OrganizationName, name);
+        // Clients find a certificate's issuer by subject name. Were every run's CA named
+        // alike, a client holding another run's CA would match it by name, fail on the
+        // signature, and report BadSignature instead of UnknownIssuer; a per-key unit
+        // keeps the CN readable while making each CA's subject its own.
+        let key_id: String = params
+            .key_identifier(&key)
+            .iter()
+            .take(8)
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        params
+            .distinguished_name
+            .push(DnType::OrganizationalUnitName, format!("CA key {key_id}"));
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         // Starts well before the `expired` leaf's not_before so that, to a client, the
@@ -640,6 +653,20 @@ mod tests {
         let err = strict_handshake(CertProfile::UntrustedCa, HOST)
             .await
             .unwrap_err();
+        assert_eq!(
+            err,
+            RustlsError::InvalidCertificate(CertificateError::UnknownIssuer)
+        );
+    }
+
+    /// Two DC processes (or two test runs) must not be able to vouch for each other.
+    #[tokio::test]
+    async fn tls_ca_of_another_dc_process_is_not_trusted() {
+        let ours = ca();
+        let theirs = ca();
+        let server = ours.server_config(CertProfile::CaSigned, &hosts()).unwrap();
+        let client = client_config_trusting(theirs.ca_pem()).unwrap();
+        let err = handshake(server, client, HOST).await.unwrap_err();
         assert_eq!(
             err,
             RustlsError::InvalidCertificate(CertificateError::UnknownIssuer)
