@@ -5,10 +5,12 @@
 //! - [`directory`]: the in-memory forest: entries, indexes, AD's computed attributes, mutations;
 //! - [`dn`]: distinguished names (RFC 4514) with AD's escaping and case-insensitive keys;
 //! - [`filter`]: search filters: RFC 4515 parser, evaluation with AD's matching rules;
-//! - [`schema`]: attribute syntaxes and object classes.
+//! - [`schema`]: attribute syntaxes and object classes;
+//! - [`tls`]: a CA and per-listener certificates of each profile (rcgen), rustls configs.
 
 pub mod directory;
 pub mod dn;
 pub mod filter;
 pub mod fixture;
 pub mod schema;
+pub mod tls;
