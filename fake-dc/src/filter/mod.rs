@@ -9,4 +9,4 @@ mod ast;
 mod parse;
 
 pub use ast::{Extensible, Filter, Substrings};
-pub use parse::{FilterParseError, FilterParseErrorKind, MAX_FILTER_DEPTH};
+pub use parse::{FilterParseError, FilterParseErrorKind, NonUtf8FilterValue, MAX_FILTER_DEPTH};
