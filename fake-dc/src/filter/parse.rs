@@ -1,24 +1,8 @@
 //! The RFC 4515 string form of a [`Filter`]: parser, printer, and conversions to and from
 //! `ldap3_proto::LdapFilter`.
 //!
-//! The parser follows RFC 4515 with these deliberate choices:
-//!
-//! - Empty `(&)` and `(|)` are accepted (RFC 4526 absolute true/false).
-//! - Like AD, a filter without outer parentheses (`mail=*`, `&(a=b)(c=d)`) is read as if
-//!   it were parenthesised. Tools such as `ldp.exe` and PowerShell's `-LDAPFilter` pass
-//!   such filters through, and AD answers them, so sync engines get away with them.
-//! - No whitespace is skipped anywhere, as RFC 4515 allows none between filter parts;
-//!   spaces inside values are part of the value.
-//! - Extensible-match values may contain `=`; ldap3_proto's own parser splits on it and
-//!   so cannot read AD's in-chain filters such as `(memberOf:1.2.840.113556.1.4.1941:=CN=…)`.
-//! - An empty `any` substring (`(cn=a**b)`) is grammatical but matches trivially, so it is
-//!   dropped; a substring filter with nothing left (`(cn=**)`) becomes a presence filter.
-//! - AD's ranged-retrieval option `;range=low-high` (high may be `*`) may end an attribute
-//!   description. Because `=` is also the equality operator, it is read as part of the
-//!   description only when a filter operator follows it: `(member;range=0-1499=x)` tests
-//!   attribute `member;range=0-1499`, `(member;range=0-5)` tests `member;range` for `0-5`.
-//! - Where `(attr:dn:=v)` could mean either the `:dn` flag or a matching rule named `dn`,
-//!   it is the flag.
+//! The accepted dialect (RFC 4515 plus a few leniencies) is documented on
+//! [`Filter::parse`].
 
 use std::fmt::{self, Write as _};
 use std::str::FromStr;
@@ -184,7 +168,26 @@ fn render(kind: &FilterParseErrorKind, column: &usize) -> String {
 }
 
 impl Filter {
-    /// Parses an RFC 4515 filter string; see the [module docs](self) for the leniencies.
+    /// Parses an RFC 4515 filter string.
+    ///
+    /// It follows RFC 4515 with these deliberate choices:
+    ///
+    /// - Empty `(&)` and `(|)` are accepted (RFC 4526 absolute true/false).
+    /// - As AD does, a filter without outer parentheses (`mail=*`, `&(a=b)(c=d)`) is read
+    ///   as if it were parenthesised; sync engines configured against AD come to rely on it.
+    /// - No whitespace is skipped anywhere, as RFC 4515 allows none between filter parts;
+    ///   spaces inside values are part of the value.
+    /// - Extensible-match values may contain `=`; ldap3_proto's own parser splits on it and
+    ///   so cannot read AD's in-chain filters such as
+    ///   `(memberOf:1.2.840.113556.1.4.1941:=CN=…)`.
+    /// - An empty `any` substring (`(cn=a**b)`) is grammatical but matches trivially, so it is
+    ///   dropped; a substring filter with nothing left (`(cn=**)`) becomes a presence filter.
+    /// - AD's ranged-retrieval option `;range=low-high` (high may be `*`) may end an attribute
+    ///   description. Because `=` is also the equality operator, it is read as part of the
+    ///   description only when a filter operator follows it: `(member;range=0-1499=x)` tests
+    ///   attribute `member;range=0-1499`, `(member;range=0-5)` tests `member;range` for `0-5`.
+    /// - Where `(attr:dn:=v)` could mean either the `:dn` flag or a matching rule named `dn`,
+    ///   it is the flag.
     pub fn parse(input: &str) -> Result<Filter, FilterParseError> {
         Parser::new(input).parse()
     }
@@ -199,7 +202,7 @@ impl FromStr for Filter {
 }
 
 /// Whether `rest` begins with a filter operator; only then does a preceding
-/// `;range=low-high` belong to the attribute description (see the module docs).
+/// `;range=low-high` belong to the attribute description (see [`Filter::parse`]).
 fn starts_operator(rest: &[u8]) -> bool {
     matches!(rest, [b'=' | b':', ..] | [b'~' | b'>' | b'<', b'=', ..])
 }
