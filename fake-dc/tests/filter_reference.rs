@@ -2,6 +2,7 @@
 //! random filters. The reference works on plain strings with no indexes, no preparation
 //! and no schema beyond "these attributes are integers", so the two share no code.
 
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly on broken fixtures
 use std::collections::BTreeMap;
 
 use fake_dc::directory::{Directory, NewEntry, Scope};
@@ -16,12 +17,17 @@ type Model = BTreeMap<&'static str, Vec<String>>;
 
 const STRING_ATTRS: &[&str] = &["description", "department", "mail", "title"];
 const INT_ATTRS: &[&str] = &["userAccountControl", "logonCount"];
-const WORDS: &[&str] = &["alpha", "Alpha", "ALPHA", "beta", "Beta", "gamma", "Zoë", "zoë", "al", "ha", "a"];
+const WORDS: &[&str] = &[
+    "alpha", "Alpha", "ALPHA", "beta", "Beta", "gamma", "Zoë", "zoë", "al", "ha", "a",
+];
 
 fn entry_strategy() -> impl Strategy<Value = Model> {
     let strings = proptest::collection::btree_map(
         proptest::sample::select(STRING_ATTRS),
-        proptest::collection::vec(proptest::sample::select(WORDS).prop_map(str::to_string), 1..3),
+        proptest::collection::vec(
+            proptest::sample::select(WORDS).prop_map(str::to_string),
+            1..3,
+        ),
         0..4,
     );
     let ints = proptest::collection::btree_map(
@@ -51,21 +57,47 @@ fn leaf() -> impl Strategy<Value = Filter> {
     let i_attr = proptest::sample::select(INT_ATTRS).prop_map(str::to_string);
     let word = proptest::sample::select(WORDS).prop_map(|w| w.as_bytes().to_vec());
     let num = (0u32..70000).prop_map(|n| n.to_string().into_bytes());
-    let mask = proptest::sample::select(&[1u32, 2, 16, 512, 514, 65536, 66048][..]).prop_map(|n| n.to_string().into_bytes());
+    let mask = proptest::sample::select(&[1u32, 2, 16, 512, 514, 65536, 66048][..])
+        .prop_map(|n| n.to_string().into_bytes());
     prop_oneof![
         (s_attr.clone(), word.clone()).prop_map(|(a, v)| Filter::Equality(a, v)),
         (i_attr.clone(), num.clone()).prop_map(|(a, v)| Filter::Equality(a, v)),
         s_attr.clone().prop_map(Filter::Present),
         i_attr.clone().prop_map(Filter::Present),
-        (s_attr.clone(), proptest::option::of(word.clone()), proptest::collection::vec(word.clone(), 0..2), proptest::option::of(word.clone()))
-            .prop_filter("a substring filter needs a part", |(_, i, a, f)| i.is_some() || !a.is_empty() || f.is_some())
-            .prop_map(|(attr, initial, any, final_)| Filter::Substrings(attr, Substrings { initial, any, final_ })),
+        (
+            s_attr.clone(),
+            proptest::option::of(word.clone()),
+            proptest::collection::vec(word.clone(), 0..2),
+            proptest::option::of(word.clone())
+        )
+            .prop_filter("a substring filter needs a part", |(_, i, a, f)| i
+                .is_some()
+                || !a.is_empty()
+                || f.is_some())
+            .prop_map(|(attr, initial, any, final_)| Filter::Substrings(
+                attr,
+                Substrings {
+                    initial,
+                    any,
+                    final_
+                }
+            )),
         (i_attr.clone(), num.clone()).prop_map(|(a, v)| Filter::GreaterOrEqual(a, v)),
         (i_attr.clone(), num).prop_map(|(a, v)| Filter::LessOrEqual(a, v)),
         (s_attr.clone(), word.clone()).prop_map(|(a, v)| Filter::GreaterOrEqual(a, v)),
         (s_attr, word).prop_map(|(a, v)| Filter::Approx(a, v)),
-        (i_attr.clone(), mask.clone()).prop_map(|(a, v)| Filter::Extensible(Extensible { rule: Some("1.2.840.113556.1.4.803".into()), attr: Some(a), value: v, dn_attributes: false })),
-        (i_attr, mask).prop_map(|(a, v)| Filter::Extensible(Extensible { rule: Some("1.2.840.113556.1.4.804".into()), attr: Some(a), value: v, dn_attributes: false })),
+        (i_attr.clone(), mask.clone()).prop_map(|(a, v)| Filter::Extensible(Extensible {
+            rule: Some("1.2.840.113556.1.4.803".into()),
+            attr: Some(a),
+            value: v,
+            dn_attributes: false
+        })),
+        (i_attr, mask).prop_map(|(a, v)| Filter::Extensible(Extensible {
+            rule: Some("1.2.840.113556.1.4.804".into()),
+            attr: Some(a),
+            value: v,
+            dn_attributes: false
+        })),
         Just(Filter::Equality("noSuchAttribute".into(), b"x".to_vec())),
     ]
 }
@@ -85,7 +117,10 @@ fn reference(m: &Model, f: &Filter) -> bool {
     let lower = |b: &[u8]| String::from_utf8_lossy(b).to_lowercase();
     let is_int = |a: &str| INT_ATTRS.iter().any(|x| x.eq_ignore_ascii_case(a));
     let vals = |a: &str| -> Vec<String> {
-        m.iter().find(|(k, _)| k.eq_ignore_ascii_case(a)).map(|(_, v)| v.clone()).unwrap_or_default()
+        m.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(a))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
     };
     match f {
         Filter::And(fs) => fs.iter().all(|f| reference(m, f)),
@@ -114,18 +149,28 @@ fn reference(m: &Model, f: &Filter) -> bool {
                     None => return false,
                 }
             }
-            s.final_.as_ref().is_none_or(|f| x[pos..].ends_with(&lower(f)))
+            s.final_
+                .as_ref()
+                .is_none_or(|f| x[pos..].ends_with(&lower(f)))
         }),
         Filter::GreaterOrEqual(a, v) | Filter::LessOrEqual(a, v) => {
             let ge = matches!(f, Filter::GreaterOrEqual(..));
             vals(a).iter().any(|x| {
                 let ord = if is_int(a) {
-                    let (Ok(l), Ok(r)) = (x.parse::<i64>(), String::from_utf8_lossy(v).parse::<i64>()) else { return false };
+                    let (Ok(l), Ok(r)) =
+                        (x.parse::<i64>(), String::from_utf8_lossy(v).parse::<i64>())
+                    else {
+                        return false;
+                    };
                     l.cmp(&r)
                 } else {
                     x.to_lowercase().cmp(&lower(v))
                 };
-                if ge { ord.is_ge() } else { ord.is_le() }
+                if ge {
+                    ord.is_ge()
+                } else {
+                    ord.is_le()
+                }
             })
         }
         Filter::Extensible(e) => {
@@ -133,16 +178,26 @@ fn reference(m: &Model, f: &Filter) -> bool {
             let all = e.rule.as_deref() == Some("1.2.840.113556.1.4.803");
             vals(e.attr.as_deref().unwrap_or("")).iter().any(|x| {
                 let n: u32 = x.parse().unwrap_or(0);
-                if all { n & mask == mask } else { n & mask != 0 }
+                if all {
+                    n & mask == mask
+                } else {
+                    n & mask != 0
+                }
             })
         }
     }
 }
 
 fn build(entries: &[Model]) -> (Directory, Vec<fake_dc::directory::EntryId>) {
-    let mut dir = load_str("domains: [{ dns: t.test, ous: [{ name: Lab }] }]", "inline", LoadOptions::default())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let lab = dir.resolve(&"OU=Lab,DC=t,DC=test".parse().unwrap()).unwrap();
+    let mut dir = load_str(
+        "domains: [{ dns: t.test, ous: [{ name: Lab }] }]",
+        "inline",
+        LoadOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let lab = dir
+        .resolve(&"OU=Lab,DC=t,DC=test".parse().unwrap())
+        .unwrap();
     let ids = entries
         .iter()
         .enumerate()

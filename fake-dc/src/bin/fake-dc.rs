@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use fake_dc::fixture::{self, LoadOptions};
 
 #[derive(Parser)]
-#[command(name = "fake-dc", version, about = "A fake Active Directory domain controller")]
+#[command(
+    name = "fake-dc",
+    version,
+    about = "A fake Active Directory domain controller"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
