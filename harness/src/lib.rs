@@ -1,1 +1,12 @@
+//! The directory-sync stack of a cloud email-security service, tested against fake-dc.
+//!
+//! The network-free half, one module per concern, each stage's input and output a plain
+//! data type:
+//!
+//! - [`settings`]: connector and account settings, checked before any connection.
+//! - [`address`], [`guid`]: the two identities the stack compares by (a case-insensitive
+//!   e-mail address, an `objectGUID`).
 
+pub mod address;
+pub mod guid;
+pub mod settings;
