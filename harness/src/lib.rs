@@ -6,7 +6,14 @@
 //! - [`settings`]: connector and account settings, checked before any connection.
 //! - [`address`], [`guid`]: the two identities the stack compares by (a case-insensitive
 //!   e-mail address, an `objectGUID`).
+//! - [`snapshot`]: the directory as the transform stage leaves it, keyed by GUID.
+//! - [`transform`]: pure helpers that turn directory attributes into that snapshot
+//!   (addresses from `mail`/`proxyAddresses`, nested group membership).
 
 pub mod address;
 pub mod guid;
 pub mod settings;
+pub mod snapshot;
+pub mod transform;
+
+mod keyed;
