@@ -9,7 +9,9 @@
 //! - [`snapshot`]: the directory as the transform stage leaves it, keyed by GUID.
 //! - [`transform`]: pure helpers that turn directory attributes into that snapshot
 //!   (addresses from `mail`/`proxyAddresses`, nested group membership).
+//! - [`account`]: the cloud account a sync brings up to date.
 
+pub mod account;
 pub mod address;
 pub mod guid;
 pub mod settings;
