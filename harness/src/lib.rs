@@ -10,9 +10,13 @@
 //! - [`transform`]: pure helpers that turn directory attributes into that snapshot
 //!   (addresses from `mail`/`proxyAddresses`, nested group membership).
 //! - [`account`]: the cloud account a sync brings up to date.
+//! - [`change`]: a plan: the itemized changes, conflicts and out-of-domain addresses.
+//! - [`apply`]: `plan(account, snapshot, settings)`, `apply(account, plan)` and `sync`.
 
 pub mod account;
 pub mod address;
+pub mod apply;
+pub mod change;
 pub mod guid;
 pub mod settings;
 pub mod snapshot;
