@@ -22,7 +22,11 @@ use crate::guid::Guid;
 ///
 /// Changes after an address change name the user or contact by its new address.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(tag = "change", rename_all = "kebab-case")]
+#[serde(
+    tag = "change",
+    rename_all = "kebab-case",
+    rename_all_fields = "kebab-case"
+)]
 pub enum Change {
     /// A directory-generated user left the directory and `delete users` is on.
     RemoveUser {
@@ -225,7 +229,11 @@ pub struct ObjectRef {
 
 /// One of the owners of a conflicting address.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(tag = "party", rename_all = "kebab-case")]
+#[serde(
+    tag = "party",
+    rename_all = "kebab-case",
+    rename_all_fields = "kebab-case"
+)]
 pub enum Party {
     /// A directory object whose changes this run leaves out.
     Directory {

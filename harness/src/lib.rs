@@ -12,12 +12,14 @@
 //! - [`account`]: the cloud account a sync brings up to date.
 //! - [`change`]: a plan: the itemized changes, conflicts and out-of-domain addresses.
 //! - [`apply`]: `plan(account, snapshot, settings)`, `apply(account, plan)` and `sync`.
+//! - [`report`]: what a run tells the administrator, as text and JSON.
 
 pub mod account;
 pub mod address;
 pub mod apply;
 pub mod change;
 pub mod guid;
+pub mod report;
 pub mod settings;
 pub mod snapshot;
 pub mod transform;
