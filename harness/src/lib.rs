@@ -13,6 +13,7 @@
 //! - [`change`]: a plan: the itemized changes, conflicts and out-of-domain addresses.
 //! - [`apply`]: `plan(account, snapshot, settings)`, `apply(account, plan)` and `sync`.
 //! - [`report`]: what a run tells the administrator, as text and JSON.
+//! - [`schedule`]: when automatic syncs run, on an injectable clock.
 
 pub mod account;
 pub mod address;
@@ -20,6 +21,7 @@ pub mod apply;
 pub mod change;
 pub mod guid;
 pub mod report;
+pub mod schedule;
 pub mod settings;
 pub mod snapshot;
 pub mod transform;
