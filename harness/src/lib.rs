@@ -15,6 +15,8 @@
 //! - [`report`]: what a run tells the administrator, as text and JSON.
 //! - [`schedule`]: when automatic syncs run, on an injectable clock.
 
+#![warn(missing_docs)]
+
 pub mod account;
 pub mod address;
 pub mod apply;
