@@ -13,4 +13,5 @@ pub mod dn;
 pub mod filter;
 pub mod fixture;
 pub mod schema;
+pub mod server;
 pub mod tls;
