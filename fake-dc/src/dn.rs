@@ -67,7 +67,8 @@ impl Rdn {
         out
     }
 
-    fn write_key(&self, out: &mut String) {
+    /// Appends the case-folded form to `out`.
+    pub fn write_key(&self, out: &mut String) {
         for (i, ava) in self.avas.iter().enumerate() {
             if i > 0 {
                 out.push('+');

@@ -232,8 +232,13 @@ impl Directory {
         self.by_sid(&domain_sid.with_rid(rid))
     }
 
-    /// Transitive group SIDs including the primary group (`tokenGroups`, base searches only).
+    /// Transitive security-group SIDs including the primary group (`tokenGroups`, base
+    /// searches only). Distribution groups never enter a security token; nor do contacts
+    /// have one.
     pub fn token_groups(&self, id: EntryId) -> Vec<Vec<u8>> {
+        if !self.entry(id).kind.has_sid() {
+            return Vec::new();
+        }
         let mut seen = std::collections::BTreeSet::new();
         let mut stack: Vec<EntryId> = self.entry(id).member_of.clone();
         stack.extend(self.primary_group(id));
@@ -243,6 +248,7 @@ impl Directory {
             }
         }
         seen.into_iter()
+            .filter(|g| self.entry(*g).get_int("groupType").unwrap_or(0) as i32 & schema::group_type::SECURITY != 0)
             .filter_map(|g| self.entry(g).sid.as_ref().map(|s| s.to_bytes()))
             .collect()
     }

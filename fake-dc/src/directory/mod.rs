@@ -19,7 +19,11 @@ pub use mutate::{DirError, ModOp, Modification, NewEntry};
 pub(crate) use mutate::{decode_unicode_pwd, values_equal};
 pub(crate) use ids::derive_domain_sid as ids_domain_sid;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+/// SipHash's DoS resistance buys nothing for an in-memory test directory, and loading
+/// 100,000 entries hashes millions of keys.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::Arc;
 
 use crate::dn::{fold_case, Dn, Rdn};
@@ -104,19 +108,19 @@ impl Directory {
     pub fn new(seed: u64) -> Self {
         Directory {
             entries: Vec::new(),
-            dn_index: HashMap::new(),
-            guid_index: HashMap::new(),
-            sid_index: HashMap::new(),
-            value_index: INDEXED.iter().map(|a| (a.to_ascii_lowercase(), HashMap::new())).collect(),
-            class_index: HashMap::new(),
+            dn_index: HashMap::default(),
+            guid_index: HashMap::default(),
+            sid_index: HashMap::default(),
+            value_index: INDEXED.iter().map(|a| (a.to_ascii_lowercase(), HashMap::default())).collect(),
+            class_index: HashMap::default(),
             domains: Vec::new(),
             configuration: None,
             schema: None,
             dns_zones: Vec::new(),
             usn: 12_000,
             seed,
-            names: HashMap::new(),
-            head_suffix: HashMap::new(),
+            names: HashMap::default(),
+            head_suffix: HashMap::default(),
             clock: Arc::new(ids::system_now),
         }
     }
@@ -179,6 +183,32 @@ impl Directory {
             }
         }
         Dn { rdns }
+    }
+
+    /// The case-folded DN of an entry (its index key), built without cloning the RDNs.
+    pub fn dn_key(&self, id: EntryId) -> String {
+        let mut out = String::with_capacity(64);
+        let mut cur = Some(id);
+        while let Some(c) = cur {
+            let e = self.entry(c);
+            if !out.is_empty() {
+                out.push(',');
+            }
+            e.rdn.write_key(&mut out);
+            cur = e.parent;
+            if cur.is_none() {
+                for rdn in self.head_suffix.get(&c).into_iter().flatten() {
+                    out.push(',');
+                    rdn.write_key(&mut out);
+                }
+            }
+        }
+        out
+    }
+
+    /// Looks up an entry by its case-folded DN key.
+    pub fn lookup_key(&self, key: &str) -> Option<EntryId> {
+        self.dn_index.get(key).copied()
     }
 
     /// Case-insensitive DN lookup; tombstones included.
@@ -298,12 +328,18 @@ impl Directory {
 
     /// Interns an attribute name in its canonical spelling.
     pub(crate) fn intern(&mut self, name: &str) -> Arc<str> {
+        // Most names arrive in their canonical spelling: a hit here needs no allocation.
+        if let Some(a) = self.names.get(name) {
+            return a.clone();
+        }
         let canonical = crate::schema::canonical(name);
-        let key = canonical.to_ascii_lowercase();
-        self.names
-            .entry(key)
+        let interned = self
+            .names
+            .entry(canonical.to_ascii_lowercase())
             .or_insert_with(|| Arc::from(canonical))
-            .clone()
+            .clone();
+        self.names.insert(name.to_string(), interned.clone());
+        interned
     }
 
     /// Adds a new entry under `parent` with the given identity; indexes it and links it
@@ -326,7 +362,7 @@ impl Directory {
 
     /// Adds `id` to every index.
     pub(crate) fn index(&mut self, id: EntryId) {
-        let key = self.dn(id).key();
+        let key = self.dn_key(id);
         self.dn_index.insert(key, id);
         let e = &self.entries[id.index()];
         self.guid_index.insert(e.guid, id);
@@ -358,7 +394,7 @@ impl Directory {
 
     /// Removes `id` from every index (before a change that moves or rewrites it).
     pub(crate) fn unindex(&mut self, id: EntryId) {
-        let key = self.dn(id).key();
+        let key = self.dn_key(id);
         self.dn_index.remove(&key);
         let e = &self.entries[id.index()];
         self.guid_index.remove(&e.guid);
@@ -394,7 +430,7 @@ impl Directory {
     /// Re-keys `id` and everything below it in the DN index after a rename or move.
     pub(crate) fn reindex_subtree_dns(&mut self, id: EntryId, old_base: &str, new_base: &str) {
         for sub in self.scope(id, Scope::Subtree) {
-            let new_key = self.dn(sub).key();
+            let new_key = self.dn_key(sub);
             let old_key = if new_key.len() >= new_base.len() {
                 format!("{}{}", &new_key[..new_key.len() - new_base.len()], old_base)
             } else {

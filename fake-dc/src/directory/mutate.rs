@@ -196,12 +196,15 @@ impl Directory {
 
     /// Creates an entry, filling in AD's defaults for its class.
     pub fn create(&mut self, new: NewEntry) -> Result<EntryId, DirError> {
-        let dn = self.dn(new.parent).child(new.rdn.clone());
-        if self.lookup(&dn).is_some() {
-            return Err(DirError::EntryExists { dn: dn.to_string() });
+        let mut key = new.rdn.key();
+        key.push(',');
+        key.push_str(&self.dn_key(new.parent));
+        let dn_text = || self.dn(new.parent).child(new.rdn.clone());
+        if self.lookup_key(&key).is_some() {
+            return Err(DirError::EntryExists { dn: dn_text().to_string() });
         }
         if self.entry(new.parent).deleted {
-            return Err(self.no_such_object(&dn));
+            return Err(self.no_such_object(&dn_text()));
         }
         let head = self.naming_context(new.parent);
         let mut attrs: Vec<Attr> = Vec::new();
@@ -249,7 +252,7 @@ impl Directory {
                 None => {
                     // AD invents a name like `$L31000-ABCDEF` when none is given.
                     let rid = sid.as_ref().map_or(0, Sid::rid);
-                    let generated = format!("${:06X}-{:08X}", rid, ids::hash64(self.seed, &[dn.key().as_bytes()]) as u32);
+                    let generated = format!("${:06X}-{:08X}", rid, ids::hash64(self.seed, &[key.as_bytes()]) as u32);
                     let name = self.intern("sAMAccountName");
                     attrs.push(Attr { name, values: vec![generated.clone().into_bytes()] });
                     generated
@@ -291,7 +294,7 @@ impl Directory {
                 attrs.push(Attr { name, values: vec![value.into_bytes()] });
             }
         }
-        let guid = new.guid.unwrap_or_else(|| ids::derive_guid(self.seed, &dn.key()));
+        let guid = new.guid.unwrap_or_else(|| ids::derive_guid(self.seed, &key));
         if self.guid_index.contains_key(&guid) {
             return Err(DirError::EntryExists { dn: format!("<GUID={guid}>") });
         }
@@ -361,7 +364,8 @@ impl Directory {
 
     /// Adds `member` to `group`'s `member` (and `group` to `member`'s `memberOf`).
     pub fn add_member(&mut self, group: EntryId, member: EntryId) -> Result<(), DirError> {
-        if self.entry(group).members.contains(&member) {
+        // memberOf mirrors member and is short, while a group may hold 100,000 members.
+        if self.entry(member).member_of.contains(&group) {
             return Err(DirError::MemberExists {
                 group: self.dn(group).to_string(),
                 member: self.dn(member).to_string(),
@@ -380,7 +384,7 @@ impl Directory {
 
     /// Removes `member` from `group`.
     pub fn remove_member(&mut self, group: EntryId, member: EntryId) -> Result<(), DirError> {
-        if !self.entry(group).members.contains(&member) {
+        if !self.entry(member).member_of.contains(&group) {
             return Err(DirError::NotAMember {
                 group: self.dn(group).to_string(),
                 member: self.dn(member).to_string(),

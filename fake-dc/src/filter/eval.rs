@@ -379,7 +379,8 @@ impl Directory {
             Scope::OneLevel => self.entry(id).parent == Some(base),
             Scope::Subtree => self.is_within(id, base),
         };
-        if scope != Scope::Base {
+        // Tombstones are not in the value indexes: Show Deleted searches scan.
+        if scope != Scope::Base && !show_deleted {
             if let Some(cands) = self.candidates(&prepared) {
                 return cands
                     .into_iter()

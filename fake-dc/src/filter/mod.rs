@@ -10,5 +10,5 @@ mod eval;
 mod parse;
 
 pub use ast::{Extensible, Filter, Substrings};
-pub use eval::{FilterError, Prepared, BIT_AND, BIT_OR, IN_CHAIN};
-pub use parse::FilterParseError;
+pub use eval::{FilterError, Key, Prepared, BIT_AND, BIT_OR, IN_CHAIN};
+pub use parse::{FilterParseError, FilterParseErrorKind, NonUtf8FilterValue, MAX_FILTER_DEPTH};
