@@ -1,6 +1,9 @@
 //! The directory model through its library API: computed attributes (snapshot),
 //! mutations keeping links, indexes and USNs consistent, tombstones, searches.
 
+// Helpers outside #[test] fns are test code too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use fake_dc::directory::{Directory, EntryId, Guid, Scope, Sid};
 use fake_dc::dn::{Dn, Rdn};
 use fake_dc::filter::Filter;
