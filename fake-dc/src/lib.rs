@@ -6,11 +6,15 @@
 //! - [`dn`]: distinguished names (RFC 4514) with AD's escaping and case-insensitive keys;
 //! - [`filter`]: search filters: RFC 4515 parser, evaluation with AD's matching rules;
 //! - [`schema`]: attribute syntaxes and object classes;
-//! - [`tls`]: a CA and per-listener certificates of each profile (rcgen), rustls configs.
+//! - [`tls`]: a CA and per-listener certificates of each profile (rcgen), rustls configs;
+//! - [`server`]: the LDAP server: simulated DC hosts on LDAP, LDAPS, GC and GC-TLS, faults;
+//! - [`ldif`]: LDIF export, for inspection and for loading the same data into slapd.
 
 pub mod directory;
 pub mod dn;
 pub mod filter;
 pub mod fixture;
+pub mod ldif;
 pub mod schema;
+pub mod server;
 pub mod tls;

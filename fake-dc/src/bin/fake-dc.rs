@@ -1,10 +1,16 @@
-//! The `fake-dc` command: check fixtures, serve a directory.
+//! The `fake-dc` command: check fixtures, serve a directory, export it as LDIF.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use fake_dc::fixture::{self, LoadOptions};
+use fake_dc::ldif::{self, LdifFlavour};
+use fake_dc::server::{FakeDc, HostConfig, ServerOptions};
+use fake_dc::tls::CertProfile;
 
 #[derive(Parser)]
 #[command(
@@ -25,13 +31,178 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Serve a fixture as one DC host over LDAP, LDAPS, GC and GC-TLS until Ctrl-C.
+    ///
+    /// Without any listener option, listens on 127.0.0.1 at AD's ports 389, 636, 3268
+    /// and 3269.
+    Serve(Box<ServeArgs>),
+    /// Print a fixture as LDIF on standard output.
+    ExportLdif {
+        /// The fixture file.
+        fixture: PathBuf,
+        /// Map onto OpenLDAP's standard schemas (for loading into slapd with slapadd).
+        #[arg(long)]
+        openldap: bool,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// The fixture file.
+    fixture: PathBuf,
+    /// The DC host to simulate (default: the first DC of the first domain).
+    #[arg(long)]
+    host: Option<String>,
+    /// Plain LDAP listener, e.g. 127.0.0.1:389.
+    #[arg(long)]
+    ldap: Option<SocketAddr>,
+    /// LDAPS listener, e.g. 127.0.0.1:636.
+    #[arg(long)]
+    ldaps: Option<SocketAddr>,
+    /// Global Catalog listener, e.g. 127.0.0.1:3268.
+    #[arg(long)]
+    gc: Option<SocketAddr>,
+    /// Global Catalog over TLS listener, e.g. 127.0.0.1:3269.
+    #[arg(long)]
+    gc_tls: Option<SocketAddr>,
+    /// Certificate profile: ca-signed, self-signed, expired, wrong-host, untrusted-ca.
+    #[arg(long, default_value = "ca-signed")]
+    cert: CertProfile,
+    /// Write the CA certificate (PEM) here, for clients to trust.
+    #[arg(long)]
+    ca_out: Option<PathBuf>,
+    /// Extra certificate names besides the host and domain (e.g. localhost).
+    #[arg(long = "cert-name")]
+    cert_names: Vec<String>,
+    /// Close connections idle this many seconds (AD's MaxConnIdleTime).
+    #[arg(long, default_value_t = 900)]
+    idle_timeout: u64,
+    /// Most simultaneous connections (AD's MaxConnections).
+    #[arg(long, default_value_t = 5000)]
+    max_connections: usize,
+    /// Pin the directory clock to this Unix time (reproducible whenChanged, currentTime).
+    #[arg(long)]
+    fixed_time: Option<i64>,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { paths } => check(&paths),
+        Command::Serve(args) => report(serve(*args)),
+        Command::ExportLdif { fixture, openldap } => report(export(&fixture, openldap)),
     }
+}
+
+/// Prints an error with its cause chain and turns it into the exit code.
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn export(path: &std::path::Path, openldap: bool) -> anyhow::Result<()> {
+    let dir = fixture::load_file(path, LoadOptions::default())?;
+    let flavour = if openldap {
+        LdifFlavour::OpenLdap
+    } else {
+        LdifFlavour::Ad
+    };
+    use std::io::Write as _;
+    std::io::stdout()
+        .lock()
+        .write_all(ldif::export(&dir, flavour).as_bytes())
+        .context("writing LDIF")?;
+    Ok(())
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let dir = fixture::load_file(
+        &args.fixture,
+        LoadOptions {
+            fixed_time: args.fixed_time,
+        },
+    )?;
+    let host = match &args.host {
+        Some(h) => h.clone(),
+        None => dir
+            .domains
+            .first()
+            .and_then(|d| d.dc_hosts.first().cloned())
+            .context("the fixture has no DC host")?,
+    };
+    let none =
+        args.ldap.is_none() && args.ldaps.is_none() && args.gc.is_none() && args.gc_tls.is_none();
+    let at = |port: u16| Some(SocketAddr::from(([127, 0, 0, 1], port)));
+    let config = if none {
+        HostConfig {
+            ldap: at(389),
+            ldaps: at(636),
+            gc: at(3268),
+            gc_tls: at(3269),
+            ..HostConfig::default()
+        }
+    } else {
+        HostConfig {
+            ldap: args.ldap,
+            ldaps: args.ldaps,
+            gc: args.gc,
+            gc_tls: args.gc_tls,
+            ..HostConfig::default()
+        }
+    };
+    let config = HostConfig {
+        cert: args.cert,
+        extra_names: args.cert_names.clone(),
+        ..config
+    };
+    let options = ServerOptions {
+        idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
+        max_connections: args.max_connections,
+        ..ServerOptions::default()
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let dc = FakeDc::builder(dir)
+            .host(&host, config)
+            .options(options)
+            .start()
+            .await?;
+        if let Some(path) = &args.ca_out {
+            std::fs::write(path, dc.ca_pem())
+                .with_context(|| format!("writing the CA certificate to {}", path.display()))?;
+            eprintln!("CA certificate written to {}", path.display());
+        }
+        for (name, a) in dc.all_addresses() {
+            for (what, addr) in [
+                ("ldap", a.ldap),
+                ("ldaps", a.ldaps),
+                ("gc", a.gc),
+                ("gc-tls", a.gc_tls),
+            ] {
+                if let Some(addr) = addr {
+                    println!("{name} {what} listening on {addr}");
+                }
+            }
+        }
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+        eprintln!("shutting down");
+        dc.shutdown().await;
+        anyhow::Ok(())
+    })
 }
 
 /// Expands folders into the YAML files they hold, sorted so output is stable.

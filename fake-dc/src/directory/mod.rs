@@ -17,6 +17,7 @@ pub use entry::{Attr, Entry, EntryId, Guid, Sid};
 pub(crate) use ids::derive_domain_sid as ids_domain_sid;
 pub use ids::{filetime_from_unix, generalized_time, parse_generalized_time, FILETIME_NEVER};
 pub use mutate::{DirError, ModOp, Modification, NewEntry};
+pub(crate) use mutate::{decode_unicode_pwd, values_equal};
 
 use std::collections::BTreeSet;
 

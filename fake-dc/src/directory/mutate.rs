@@ -775,7 +775,7 @@ impl Directory {
 
 /// unicodePwd is the password in double quotes, UTF-16LE (MS-ADTS 3.1.1.3.1.5.1); accept
 /// plain UTF-8 too, which is what test clients tend to send.
-fn decode_unicode_pwd(v: &[u8]) -> String {
+pub(crate) fn decode_unicode_pwd(v: &[u8]) -> String {
     if v.len().is_multiple_of(2) && v.len() >= 4 && v[1] == 0 {
         let units: Vec<u16> = v
             .chunks_exact(2)

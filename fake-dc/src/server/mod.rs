@@ -1,0 +1,368 @@
+//! fake-dc's LDAP server: simulated DC hosts serving one shared [`Directory`] over LDAP,
+//! LDAPS, Global Catalog and Global Catalog over TLS, the way Active Directory does.
+//!
+//! A map, in the order a request flows:
+//! - [`FakeDc`] (this file): the public handle — start, addresses, CA, faults, shutdown;
+//! - `listener.rs`: bound sockets, the accept loop (connection limit, `TCP_NODELAY`,
+//!   implicit TLS), re-opening after a `Down` fault;
+//! - `session.rs`: one connection: framing, idle timeout, StartTLS upgrade, and the
+//!   sans-IO dispatcher on the whole `LdapMsg` (controls included);
+//! - `codec.rs`: frames and decodes requests (search filters as bytes);
+//! - `bind.rs`, `search.rs` (+ `paging.rs`, `ranged.rs`, `rootdse.rs`), `write.rs`,
+//!   `extended.rs`: one operation each;
+//! - `errors.rs`: result codes with AD's diagnostic texts; `faults.rs`: misbehaviour.
+//!
+//! Invariants: only `listener.rs` and `session.rs` touch sockets; the directory lock is
+//! never held across an `.await`; every task is spawned on the one [`TaskTracker`], so
+//! [`FakeDc::shutdown`] returns only when no task is left.
+
+mod bind;
+pub mod codec;
+mod errors;
+mod extended;
+mod faults;
+mod listener;
+mod paging;
+mod ranged;
+mod rootdse;
+mod search;
+mod session;
+mod write;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use faults::{Fault, FaultSet};
+pub use ranged::MAX_VAL_RANGE;
+pub use search::MAX_PAGE_SIZE;
+
+use crate::directory::Directory;
+use crate::tls::{CertProfile, CertificateAuthority, TlsError};
+use listener::HostRuntime;
+
+/// The directory as the server shares it: hosts read it per operation, tests and the
+/// in-process API write to it while the server runs. A std lock is fine: it is never held
+/// across an `.await`, and every operation on it is in-memory and short.
+pub type SharedDirectory = Arc<RwLock<Directory>>;
+
+/// Where one simulated DC host listens. `None` leaves that service off; port 0 picks a
+/// free port (read it back with [`FakeDc::addresses`]).
+#[derive(Debug, Clone, Default)]
+pub struct HostConfig {
+    /// Plain LDAP (AD: 389), with StartTLS.
+    pub ldap: Option<SocketAddr>,
+    /// LDAP over TLS (AD: 636).
+    pub ldaps: Option<SocketAddr>,
+    /// Global Catalog (AD: 3268): the whole forest, partial attribute set.
+    pub gc: Option<SocketAddr>,
+    /// Global Catalog over TLS (AD: 3269).
+    pub gc_tls: Option<SocketAddr>,
+    /// The certificate this host presents on its TLS listeners and after StartTLS.
+    pub cert: CertProfile,
+    /// Names besides the host name and its domain's DNS name to put in the certificate,
+    /// e.g. `localhost` for command-line tools that cannot be told to resolve a test name.
+    pub extra_names: Vec<String>,
+}
+
+impl HostConfig {
+    /// Every service on loopback with ephemeral ports: what most tests want.
+    pub fn loopback() -> Self {
+        let any: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 0));
+        HostConfig {
+            ldap: Some(any),
+            ldaps: Some(any),
+            gc: Some(any),
+            gc_tls: Some(any),
+            ..HostConfig::default()
+        }
+    }
+}
+
+/// The addresses a host actually listens on (ports resolved).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostAddresses {
+    /// Plain LDAP.
+    pub ldap: Option<SocketAddr>,
+    /// LDAPS.
+    pub ldaps: Option<SocketAddr>,
+    /// Global Catalog.
+    pub gc: Option<SocketAddr>,
+    /// Global Catalog over TLS.
+    pub gc_tls: Option<SocketAddr>,
+}
+
+/// Server-wide limits and behaviour switches.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// AD's MaxConnIdleTime (900 s): a connection with no complete request for this long
+    /// is closed. Also bounds a TLS handshake and each write to a peer that stopped reading.
+    pub idle_timeout: Duration,
+    /// AD's MaxConnections (5,000); connections past it are closed on accept.
+    pub max_connections: usize,
+    /// AD's MaxReceiveBuffer (10,485,760 bytes); a larger request closes the connection.
+    pub max_message_bytes: usize,
+    /// Deepest BER nesting accepted in a request (bounds filter depth).
+    pub max_ber_depth: usize,
+    /// Answer binds of unknown accounts with `data 525` instead of Windows' `52e`.
+    /// Off by default, as Windows answers `52e` so as not to reveal which names exist
+    /// (AD-BEHAVIOUR.md); on, it lets a client's distinct "no such user" path be tested,
+    /// as some servers (and older AD builds) do distinguish it.
+    pub unknown_user_525: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            idle_timeout: Duration::from_secs(900),
+            max_connections: 5_000,
+            max_message_bytes: codec::DEFAULT_MAX_MESSAGE_BYTES,
+            max_ber_depth: codec::DEFAULT_MAX_DEPTH,
+            unknown_user_525: false,
+        }
+    }
+}
+
+/// Why a fake DC could not start or be faulted.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The host is not a DC of any domain in the fixture.
+    #[error("'{host}' is not a DC host of this forest; known hosts: {known}")]
+    UnknownHost { host: String, known: String },
+    /// No host was configured.
+    #[error("no DC host configured; add one with FakeDcBuilder::host")]
+    NoHosts,
+    /// A listener address could not be bound.
+    #[error("cannot listen on {addr} for {host}: {source}")]
+    Bind {
+        host: String,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    /// The certificate or TLS configuration could not be made.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+}
+
+/// State every connection shares.
+pub(crate) struct Shared {
+    /// The forest.
+    pub directory: SharedDirectory,
+    /// Limits.
+    pub options: ServerOptions,
+    /// Connection slots (AD's MaxConnections).
+    pub connections: Arc<Semaphore>,
+    /// Every task: listeners and connections.
+    pub tracker: TaskTracker,
+}
+
+/// Configures and starts a [`FakeDc`].
+pub struct FakeDcBuilder {
+    /// The forest to serve.
+    directory: SharedDirectory,
+    /// Hosts in the order given.
+    hosts: Vec<(String, HostConfig)>,
+    /// Limits.
+    options: ServerOptions,
+}
+
+impl FakeDcBuilder {
+    /// Adds a simulated DC host; `name` must be one of the fixture's DC hosts.
+    pub fn host(mut self, name: impl Into<String>, config: HostConfig) -> Self {
+        self.hosts.push((name.into(), config));
+        self
+    }
+
+    /// Replaces the server options.
+    pub fn options(mut self, options: ServerOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Makes the CA and certificates, binds every listener and starts serving.
+    pub async fn start(self) -> Result<FakeDc, ServerError> {
+        if self.hosts.is_empty() {
+            return Err(ServerError::NoHosts);
+        }
+        let ca = CertificateAuthority::generate("fake-dc")?;
+        let tracker = TaskTracker::new();
+        let shutdown = CancellationToken::new();
+        let shared = Arc::new(Shared {
+            directory: self.directory.clone(),
+            connections: Arc::new(Semaphore::new(self.options.max_connections.max(1))),
+            options: self.options,
+            tracker: tracker.clone(),
+        });
+        let mut hosts = BTreeMap::new();
+        for (name, config) in self.hosts {
+            let domain = {
+                let dir = self.directory.read().unwrap_or_else(|e| e.into_inner());
+                let found = dir
+                    .domains
+                    .iter()
+                    .position(|d| d.dc_hosts.iter().any(|h| h.eq_ignore_ascii_case(&name)));
+                match found {
+                    Some(i) => i,
+                    None => {
+                        let known: Vec<String> = dir
+                            .domains
+                            .iter()
+                            .flat_map(|d| d.dc_hosts.clone())
+                            .collect();
+                        return Err(ServerError::UnknownHost {
+                            host: name,
+                            known: known.join(", "),
+                        });
+                    }
+                }
+            };
+            let dns_name = {
+                let dir = self.directory.read().unwrap_or_else(|e| e.into_inner());
+                dir.domains[domain].dns_name.clone()
+            };
+            let mut names = vec![name.to_ascii_lowercase(), dns_name];
+            names.extend(config.extra_names.iter().cloned());
+            let tls = ca.server_config(config.cert, &names)?;
+            let host = HostRuntime::start(
+                name.to_ascii_lowercase(),
+                domain,
+                &config,
+                tls,
+                &shared,
+                &shutdown,
+            )
+            .await?;
+            hosts.insert(name.to_ascii_lowercase(), host);
+        }
+        Ok(FakeDc {
+            shared,
+            hosts,
+            ca,
+            shutdown,
+        })
+    }
+}
+
+/// A running fake domain controller: one or more simulated DC hosts over one directory.
+pub struct FakeDc {
+    /// Directory, limits, connection slots, tasks.
+    shared: Arc<Shared>,
+    /// Hosts by lower-case name.
+    hosts: BTreeMap<String, Arc<HostRuntime>>,
+    /// The CA that signed the hosts' certificates (its PEM is what clients trust).
+    ca: CertificateAuthority,
+    /// Cancelled once, by `shutdown`; every host's token is its child.
+    shutdown: CancellationToken,
+}
+
+impl FakeDc {
+    /// Starts configuring a DC over `directory`.
+    pub fn builder(directory: Directory) -> FakeDcBuilder {
+        FakeDc::builder_shared(Arc::new(RwLock::new(directory)))
+    }
+
+    /// Starts configuring a DC over a directory that is already shared.
+    pub fn builder_shared(directory: SharedDirectory) -> FakeDcBuilder {
+        FakeDcBuilder {
+            directory,
+            hosts: Vec::new(),
+            options: ServerOptions::default(),
+        }
+    }
+
+    /// Where `host` listens, ports resolved; `None` for an unknown host.
+    pub fn addresses(&self, host: &str) -> Option<HostAddresses> {
+        self.hosts
+            .get(&host.to_ascii_lowercase())
+            .map(|h| h.addresses)
+    }
+
+    /// Every host and where it listens, by name.
+    pub fn all_addresses(&self) -> Vec<(String, HostAddresses)> {
+        self.hosts
+            .iter()
+            .map(|(n, h)| (n.clone(), h.addresses))
+            .collect()
+    }
+
+    /// The CA certificate (PEM) that signed the `ca-signed`, `expired` and `wrong-host`
+    /// certificates: what a strict client trusts.
+    pub fn ca_pem(&self) -> &str {
+        self.ca.ca_pem()
+    }
+
+    /// The directory, for reading or changing it while the server runs. Changes show in
+    /// the next operation of every host.
+    pub fn directory(&self) -> &SharedDirectory {
+        &self.shared.directory
+    }
+
+    /// Runs `f` with write access to the directory.
+    pub fn with_directory<T>(&self, f: impl FnOnce(&mut Directory) -> T) -> T {
+        let mut dir = self
+            .shared
+            .directory
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        f(&mut dir)
+    }
+
+    fn host(&self, host: &str) -> Result<&Arc<HostRuntime>, ServerError> {
+        self.hosts
+            .get(&host.to_ascii_lowercase())
+            .ok_or_else(|| ServerError::UnknownHost {
+                host: host.to_string(),
+                known: self.hosts.keys().cloned().collect::<Vec<_>>().join(", "),
+            })
+    }
+
+    /// Makes `host` misbehave. `Down` returns once its listeners are closed.
+    pub async fn fault(&self, host: &str, fault: Fault) -> Result<(), ServerError> {
+        let h = self.host(host)?;
+        h.add_fault(fault);
+        if fault == Fault::Down {
+            h.take_down().await;
+        }
+        Ok(())
+    }
+
+    /// The faults active on `host`.
+    pub fn faults(&self, host: &str) -> Result<FaultSet, ServerError> {
+        Ok(self.host(host)?.faults())
+    }
+
+    /// Removes every fault of `host`; a host that was down listens again on the same
+    /// addresses before this returns.
+    pub async fn clear_faults(&self, host: &str) -> Result<(), ServerError> {
+        let h = self.host(host)?;
+        let was_down = h.faults().down;
+        h.clear_faults();
+        if was_down {
+            h.bring_up(&self.shared, &self.shutdown).await?;
+        }
+        Ok(())
+    }
+
+    /// Stops every listener and connection and waits for all of their tasks.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        self.shared.tracker.close();
+        self.shared.tracker.wait().await;
+    }
+}
+
+/// Read access; a poisoned lock still yields the data (see [`lock_write`]).
+pub(crate) fn lock_read(dir: &SharedDirectory) -> std::sync::RwLockReadGuard<'_, Directory> {
+    dir.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Write access; a poisoned lock (a panic elsewhere) still yields the data, since every
+/// mutation validates before it changes anything.
+pub(crate) fn lock_write(dir: &SharedDirectory) -> std::sync::RwLockWriteGuard<'_, Directory> {
+    dir.write().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,538 @@
+//! Search (RFC 4511 §4.5) with AD's rules: anonymous access only to the rootDSE,
+//! MaxPageSize, paged results, ranged values, Show Deleted, read scopes, referrals and
+//! continuation references, and the Global Catalog's forest-wide, partial view.
+
+use std::time::{Duration, Instant};
+
+use ldap3_lber::parse::Parser;
+use ldap3_lber::structure::PL;
+use ldap3_proto::control::LdapControl;
+use ldap3_proto::proto::{
+    LdapMsg, LdapOp, LdapResult, LdapResultCode, LdapSearchResultEntry, LdapSearchResultReference,
+};
+
+use super::codec::{ber_int, Control, SearchRequest};
+use super::errors::{self, LdapError};
+use super::lock_read;
+use super::paging::{decode_page_request, CookieError, PagedSearch, Paging, PAGED_OID};
+use super::ranged::{Render, Selection};
+use super::rootdse;
+use super::session::{control, Reply, Session};
+use crate::directory::{Directory, EntryId, Guid, Scope, Sid};
+use crate::dn::Dn;
+use crate::schema::{self, Syntax};
+
+/// AD's MaxPageSize: the most entries one page — or one unpaged search — returns.
+pub const MAX_PAGE_SIZE: usize = 1_000;
+
+/// AD's MaxQueryDuration: a search running longer ends with timeLimitExceeded.
+const MAX_QUERY_DURATION: Duration = Duration::from_secs(120);
+
+const SHOW_DELETED_OID: &str = "1.2.840.113556.1.4.417";
+const SHOW_RECYCLED_OID: &str = "1.2.840.113556.1.4.2064";
+const EXTENDED_DN_OID: &str = "1.2.840.113556.1.4.529";
+const SEARCH_OPTIONS_OID: &str = "1.2.840.113556.1.4.1338";
+
+/// `SEARCH_FLAG_PHANTOM_ROOT` of the search options control: search every naming
+/// context below the base, as a GC does for base "".
+const PHANTOM_ROOT: i64 = 0x2;
+
+fn done(msgid: i32, res: LdapResult, ctrl: Vec<LdapControl>) -> LdapMsg {
+    LdapMsg::new_with_ctrls(msgid, LdapOp::SearchResultDone(res), ctrl)
+}
+
+/// The first INTEGER of an optional `SEQUENCE { INTEGER … }` control value.
+fn control_int(c: &Control) -> Option<i64> {
+    let v = c.value.as_deref()?;
+    let (_, tag) = Parser::new(4).parse(v).ok()?;
+    let PL::C(inner) = tag.payload else {
+        return None;
+    };
+    match &inner.first()?.payload {
+        PL::P(b) => ber_int(b),
+        PL::C(_) => None,
+    }
+}
+
+/// Answers a search request.
+pub(crate) fn search(
+    session: &mut Session,
+    msgid: i32,
+    req: &SearchRequest,
+    controls: &[Control],
+) -> Reply {
+    match run(session, msgid, req, controls) {
+        Ok(reply) => reply,
+        Err(e) => {
+            let code = e.code.clone();
+            Reply::one(done(msgid, e.into_result(), Vec::new()), code)
+        }
+    }
+}
+
+/// What a search runs over once its base is resolved.
+struct Plan {
+    /// (base, scope) pairs: one for a normal search, one per naming context for the forest.
+    targets: Vec<(EntryId, Scope)>,
+    /// Continuation references (RFC 4511 §4.5.3) to send after the entries.
+    references: Vec<String>,
+}
+
+fn run(
+    session: &mut Session,
+    msgid: i32,
+    req: &SearchRequest,
+    controls: &[Control],
+) -> Result<Reply, LdapError> {
+    let started = Instant::now();
+    let selection = Selection::parse(&req.attrs);
+    let show_deleted = control(controls, SHOW_DELETED_OID).is_some()
+        || control(controls, SHOW_RECYCLED_OID).is_some();
+    let phantom_root = control(controls, SEARCH_OPTIONS_OID)
+        .and_then(control_int)
+        .is_some_and(|f| f & PHANTOM_ROOT != 0);
+    let extended_dn = control(controls, EXTENDED_DN_OID).map(|c| control_int(c).unwrap_or(0));
+    let paged = match control(controls, PAGED_OID) {
+        None => None,
+        Some(c) => Some(
+            decode_page_request(c.value.as_deref().unwrap_or_default()).ok_or_else(|| {
+                LdapError::new(
+                    LdapResultCode::ProtocolError,
+                    "00002024: paged results control value is not SEQUENCE { size, cookie }",
+                )
+            })?,
+        ),
+    };
+    let shared = session.shared.clone();
+    let dir = lock_read(&shared.directory);
+    let base = req.base.trim();
+    if base.is_empty() && req.scope == Scope::Base {
+        let entry = rootdse::entry(
+            &dir,
+            &session.host.name,
+            session.host.domain,
+            &selection,
+            req.types_only,
+        );
+        let messages = vec![
+            LdapMsg::new(msgid, LdapOp::SearchResultEntry(entry)),
+            done(msgid, errors::success(), Vec::new()),
+        ];
+        return Ok(Reply {
+            messages,
+            after: super::session::After::Continue,
+            code: Some(LdapResultCode::Success),
+            entries: 1,
+        });
+    }
+    let Some(identity) = session.identity else {
+        return Err(LdapError::needs_bind());
+    };
+    Directory::validate_filter(&req.filter).map_err(|_| {
+        LdapError::new(
+            LdapResultCode::OperationsError,
+            "00000057: LdapErr: DSID-0C090D8A, comment: Error in attribute conversion operation, data 0, v4563",
+        )
+    })?;
+    let gc = session.port.is_gc();
+    let plan = plan(
+        &dir,
+        base,
+        req.scope,
+        gc || phantom_root,
+        session.host.domain,
+        show_deleted,
+        identity,
+    )?;
+    let mut ids = Vec::new();
+    for (b, scope) in &plan.targets {
+        ids.extend(dir.search(*b, *scope, &req.filter, show_deleted));
+    }
+    ids.retain(|id| dir.can_read(Some(identity), *id));
+    let render = Render {
+        selection: &selection,
+        gc,
+        base_scope: req.scope == Scope::Base,
+        types_only: req.types_only,
+    };
+    let time_limit = match req.time_limit {
+        0 => MAX_QUERY_DURATION,
+        t => Duration::from_secs(t as u64).min(MAX_QUERY_DURATION),
+    };
+    let entry = |id: EntryId| -> LdapMsg {
+        let mut attributes = render.attributes(&dir, id);
+        let mut dn = dir.dn(id).to_string();
+        if let Some(format) = extended_dn {
+            dn = extended(&dir, id, format);
+            for a in &mut attributes {
+                let name = a.atype.split(';').next().unwrap_or_default();
+                if schema::syntax(name) == Syntax::Dn {
+                    for v in &mut a.vals {
+                        if let Some(target) = Dn::parse(&String::from_utf8_lossy(v))
+                            .ok()
+                            .and_then(|d| dir.lookup(&d))
+                        {
+                            *v = extended(&dir, target, format).into_bytes();
+                        }
+                    }
+                }
+            }
+        }
+        LdapMsg::new(
+            msgid,
+            LdapOp::SearchResultEntry(LdapSearchResultEntry { dn, attributes }),
+        )
+    };
+    let reference = |uris: &[String]| -> Vec<LdapMsg> {
+        uris.iter()
+            .map(|u| {
+                LdapMsg::new(
+                    msgid,
+                    LdapOp::SearchResultReference(LdapSearchResultReference {
+                        uris: vec![u.clone()],
+                    }),
+                )
+            })
+            .collect()
+    };
+    let Some(page) = paged else {
+        // Unpaged: MaxPageSize caps the whole search (AD answers sizeLimitExceeded).
+        let limit = match req.size_limit {
+            0 => MAX_PAGE_SIZE,
+            n => (n as usize).min(MAX_PAGE_SIZE),
+        };
+        let mut code = LdapResultCode::Success;
+        let mut messages = Vec::with_capacity(ids.len().min(limit) + 4);
+        for (n, id) in ids.iter().enumerate() {
+            if n == limit {
+                code = LdapResultCode::SizeLimitExceeded;
+                break;
+            }
+            if n % 64 == 0 && started.elapsed() > time_limit {
+                code = LdapResultCode::TimeLimitExceeded;
+                break;
+            }
+            messages.push(entry(*id));
+        }
+        let entries = messages.len();
+        if code == LdapResultCode::Success {
+            messages.extend(reference(&plan.references));
+        }
+        let res = LdapResult {
+            code: code.clone(),
+            matcheddn: String::new(),
+            message: String::new(),
+            referral: Vec::new(),
+        };
+        messages.push(done(msgid, res, Vec::new()));
+        return Ok(Reply {
+            messages,
+            after: super::session::After::Continue,
+            code: Some(code),
+            entries,
+        });
+    };
+    // Paged (RFC 2696).
+    let fingerprint = Paging::fingerprint(req);
+    let mut state = if page.cookie.is_empty() {
+        PagedSearch {
+            fingerprint,
+            remaining: ids.into(),
+            references: plan.references,
+            pages: 0,
+            sent: 0,
+        }
+    } else {
+        match session.paging.take(&page.cookie, fingerprint) {
+            Ok(s) => s,
+            Err(CookieError::Unknown) => {
+                return Err(LdapError::new(
+                    LdapResultCode::UnwillingToPerform,
+                    errors::BAD_COOKIE,
+                ))
+            }
+            Err(CookieError::OtherSearch) => {
+                return Err(LdapError::new(
+                    LdapResultCode::UnavailableCriticalExtension,
+                    errors::UNAVAILABLE_CRITICAL,
+                ))
+            }
+        }
+    };
+    let paged_done = |cookie: Vec<u8>, code: LdapResultCode| {
+        let res = LdapResult {
+            code,
+            matcheddn: String::new(),
+            message: String::new(),
+            referral: Vec::new(),
+        };
+        done(
+            msgid,
+            res,
+            vec![LdapControl::SimplePagedResults { size: 0, cookie }],
+        )
+    };
+    if page.size <= 0 {
+        // RFC 2696 §3: a zero size abandons the search; its state is already dropped.
+        return Ok(Reply::one(
+            paged_done(Vec::new(), LdapResultCode::Success),
+            LdapResultCode::Success,
+        ));
+    }
+    state.pages += 1;
+    if session.host.faults().drop_on_page == Some(state.pages) {
+        tracing::info!(peer = %session.peer, page = state.pages, "fault: dropping connection on page");
+        return Ok(Reply::close());
+    }
+    let page_size = (page.size as usize).min(MAX_PAGE_SIZE);
+    let mut messages = Vec::with_capacity(page_size + 4);
+    let mut code = LdapResultCode::Success;
+    let mut taken = 0;
+    while taken < page_size {
+        if req.size_limit > 0 && state.sent >= req.size_limit as usize {
+            code = LdapResultCode::SizeLimitExceeded;
+            break;
+        }
+        if taken % 64 == 0 && started.elapsed() > time_limit {
+            code = LdapResultCode::TimeLimitExceeded;
+            break;
+        }
+        let Some(id) = state.remaining.pop_front() else {
+            break;
+        };
+        // Entries deleted, or made unreadable, since the first page are skipped.
+        if (dir.entry(id).deleted && !show_deleted) || !dir.can_read(Some(identity), id) {
+            continue;
+        }
+        messages.push(entry(id));
+        taken += 1;
+        state.sent += 1;
+    }
+    let entries = messages.len();
+    if state.remaining.is_empty() || code != LdapResultCode::Success {
+        if code == LdapResultCode::Success {
+            messages.extend(reference(&state.references));
+        }
+        messages.push(paged_done(Vec::new(), code.clone()));
+    } else {
+        let cookie = session.paging.keep(state);
+        messages.push(paged_done(cookie, code.clone()));
+    }
+    Ok(Reply {
+        messages,
+        after: super::session::After::Continue,
+        code: Some(code),
+        entries,
+    })
+}
+
+/// `<GUID=…>;<SID=…>;dn` (AD-BEHAVIOUR.md: value 0 → hex, 1 → string forms).
+fn extended(dir: &Directory, id: EntryId, format: i64) -> String {
+    let e = dir.entry(id);
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut out = if format == 1 {
+        format!("<GUID={}>;", e.guid)
+    } else {
+        format!("<GUID={}>;", hex(&e.guid.0))
+    };
+    if let Some(sid) = &e.sid {
+        if format == 1 {
+            out.push_str(&format!("<SID={sid}>;"));
+        } else {
+            out.push_str(&format!("<SID={}>;", hex(&sid.to_bytes())));
+        }
+    }
+    out.push_str(&dir.dn(id).to_string());
+    out
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// `<GUID=…>` and `<SID=…>` bases (hex of the binary form, or the string form).
+fn special_base(dir: &Directory, inner: &str) -> Option<Option<EntryId>> {
+    let (kind, value) = inner.split_once('=')?;
+    Some(if kind.eq_ignore_ascii_case("GUID") {
+        let guid = Guid::parse(value).or_else(|| {
+            unhex(value)
+                .and_then(|b| <[u8; 16]>::try_from(b).ok())
+                .map(Guid)
+        });
+        guid.and_then(|g| dir.by_guid(&g))
+    } else if kind.eq_ignore_ascii_case("SID") {
+        let sid = Sid::parse(value).or_else(|| unhex(value).and_then(|b| Sid::from_bytes(&b)));
+        sid.and_then(|s| dir.by_sid(&s))
+    } else {
+        None
+    })
+}
+
+/// Resolves the base and works out what to search and which references to return.
+fn plan(
+    dir: &Directory,
+    base: &str,
+    scope: Scope,
+    forest: bool,
+    own_domain: usize,
+    show_deleted: bool,
+    identity: EntryId,
+) -> Result<Plan, LdapError> {
+    if base.is_empty() {
+        if !forest {
+            // A DC holds no object named "": only the rootDSE (base scope) lives there.
+            return Err(LdapError::no_such_object(""));
+        }
+        let mut heads: Vec<EntryId> = dir.domains.iter().map(|d| d.head).collect();
+        heads.extend(dir.configuration);
+        heads.extend(dir.schema);
+        let targets = heads
+            .into_iter()
+            .map(|h| {
+                (
+                    h,
+                    if scope == Scope::Subtree {
+                        Scope::Subtree
+                    } else {
+                        Scope::Base
+                    },
+                )
+            })
+            .collect();
+        return Ok(Plan {
+            targets,
+            references: Vec::new(),
+        });
+    }
+    let holds = |head: EntryId| {
+        forest
+            || dir
+                .domains
+                .iter()
+                .position(|d| d.head == head)
+                .is_none_or(|i| i == own_domain)
+    };
+    let id = if let Some(inner) = base.strip_prefix('<').and_then(|b| b.strip_suffix('>')) {
+        match special_base(dir, inner) {
+            Some(Some(id)) => id,
+            Some(None) => return Err(LdapError::no_such_object("")),
+            None => return Err(LdapError::invalid_dn(base)),
+        }
+    } else {
+        let dn = Dn::parse(base).map_err(|_| LdapError::invalid_dn(base))?;
+        match dir.lookup(&dn) {
+            Some(id) => id,
+            None => {
+                // Not here: in a domain this DC does not hold → referral; under no naming
+                // context at all → a referral to the DNS name its DC= components spell
+                // (AD's superior referral); otherwise noSuchObject with the best match.
+                let owner = dir
+                    .domains
+                    .iter()
+                    .filter(|d| dn.is_within(&dir.dn(d.head)))
+                    .max_by_key(|d| dir.dn(d.head).rdns.len());
+                if let Some(d) = owner {
+                    if !holds(d.head) {
+                        return Err(LdapError::referral(&d.dns_name, &dn.to_string()));
+                    }
+                }
+                return match dir.best_match(&dn) {
+                    Some(m) if !dir.entry(m).deleted || show_deleted => {
+                        Err(LdapError::no_such_object(&dir.dn(m).to_string()))
+                    }
+                    Some(_) => Err(LdapError::no_such_object("")),
+                    None => {
+                        let dc: Vec<&str> = dn
+                            .rdns
+                            .iter()
+                            .rev()
+                            .take_while(|r| r.attr().eq_ignore_ascii_case("dc"))
+                            .map(|r| r.value())
+                            .collect();
+                        if dc.is_empty() {
+                            Err(LdapError::no_such_object(""))
+                        } else {
+                            let dns: Vec<&str> = dc.into_iter().rev().collect();
+                            Err(LdapError::referral(&dns.join("."), &dn.to_string()))
+                        }
+                    }
+                };
+            }
+        }
+    };
+    let head = dir.naming_context(id);
+    if !holds(head) {
+        let dns = dir
+            .domain_of(id)
+            .map(|d| d.dns_name.clone())
+            .unwrap_or_default();
+        return Err(LdapError::referral(&dns, &dir.dn(id).to_string()));
+    }
+    // A read-scoped account may still start above its scopes (the domain head, say):
+    // the ancestors of what it may read are traversable, and only what it may read
+    // comes back.
+    let traversable = dir
+        .entry(identity)
+        .read_scopes
+        .as_ref()
+        .is_some_and(|scopes| scopes.iter().any(|s| dir.is_within(*s, id)));
+    let hidden = (dir.entry(id).deleted && !show_deleted)
+        || !(dir.can_read(Some(identity), id) || traversable);
+    if hidden {
+        let best = dir
+            .dn(id)
+            .parent()
+            .and_then(|p| dir.lookup(&p).or_else(|| dir.best_match(&p)));
+        return Err(LdapError::no_such_object(
+            &best.map(|b| dir.dn(b).to_string()).unwrap_or_default(),
+        ));
+    }
+    let references = if scope == Scope::Subtree && !forest {
+        continuation_references(dir, id)
+    } else {
+        Vec::new()
+    };
+    Ok(Plan {
+        targets: vec![(id, scope)],
+        references,
+    })
+}
+
+/// Naming contexts below `base` that a subtree search does not descend into: AD returns
+/// a continuation reference for each (Configuration, DomainDnsZones, ForestDnsZones,
+/// child domains), but not for those nested in another (Schema under Configuration).
+fn continuation_references(dir: &Directory, base: EntryId) -> Vec<String> {
+    let base_dn = dir.dn(base);
+    let own = dir.naming_context(base);
+    let below: Vec<(EntryId, Dn)> = dir
+        .naming_contexts()
+        .into_iter()
+        .filter(|h| *h != own)
+        .map(|h| (h, dir.dn(h)))
+        .filter(|(_, dn)| dn.is_within(&base_dn))
+        .collect();
+    let root_dns = dir
+        .root_domain()
+        .map(|d| d.dns_name.clone())
+        .unwrap_or_default();
+    below
+        .iter()
+        .filter(|(h, dn)| !below.iter().any(|(o, odn)| o != h && dn.is_within(odn)))
+        .map(|(h, dn)| {
+            let host = if let Some(d) = dir.domains.iter().find(|d| d.head == *h) {
+                d.dns_name.clone()
+            } else if dir.dns_zones.contains(h) {
+                format!("{}.{root_dns}", dir.entry(*h).rdn.value())
+            } else {
+                root_dns.clone()
+            };
+            format!("ldap://{host}/{dn}")
+        })
+        .collect()
+}
