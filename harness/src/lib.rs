@@ -28,6 +28,7 @@ pub mod scenario;
 pub mod schedule;
 pub mod settings;
 pub mod snapshot;
+pub mod suite;
 pub mod transform;
 
 mod keyed;
