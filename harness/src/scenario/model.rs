@@ -41,7 +41,9 @@ pub struct Scenario {
     /// engine claims everything.
     #[serde(default)]
     pub not_for_engines: Vec<String>,
-    /// The steps, in order.
+    /// The steps, in order. (A step is a one-key map, `- expect: {...}`; serde_yaml 0.9
+    /// would otherwise want YAML tags for enum variants.)
+    #[serde(with = "serde_yaml::with::singleton_map_recursive")]
     pub steps: Vec<Step>,
 }
 
@@ -64,7 +66,7 @@ pub struct DirectorySpec {
     #[serde(default)]
     pub inline: Option<serde_yaml::Value>,
     /// Directory changes applied after loading, before the first step.
-    #[serde(default)]
+    #[serde(default, with = "serde_yaml::with::singleton_map_recursive")]
     pub changes: Vec<Step>,
 }
 
