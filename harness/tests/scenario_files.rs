@@ -29,5 +29,20 @@ fn a_broken_scenario_names_file_line_and_column() {
         text.starts_with(&format!("{}:7:5: ", file.display())),
         "{text}"
     );
+    // Settings are checked whole; their errors point at the section and name each field.
+    let bad = dir.join("bad-settings.yaml");
+    std::fs::write(&bad, "description: x\ndirectory: { fixture: f.yaml }\nconnector:\n  primary-host: dc1\n  encryption: strict\n  port: 0\n  bind-dn: CN=a\n  password: \"\"\n  root-dn: corp.example.test\nsettings: { region: europe }\nsteps: [sync]\n").unwrap();
+    let text = LoadedScenario::load(&bad).unwrap_err().to_string();
+    assert!(
+        text.starts_with(&format!("{}:3:1: ", bad.display())),
+        "{text}"
+    );
+    for field in [
+        "port: 0",
+        "password: must not be empty",
+        "root DN: 'corp.example.test' is not a distinguished name",
+    ] {
+        assert!(text.contains(field), "{text} lacks {field}");
+    }
     std::fs::remove_dir_all(&dir).ok();
 }

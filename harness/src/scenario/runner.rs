@@ -103,7 +103,27 @@ impl LoadedScenario {
             source,
         })?;
         let scenario: Scenario = serde_yaml::from_str(&text).map_err(|e| {
-            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+            let (mut line, mut column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+            // Settings are checked as a whole after parsing (every bad field at once), and
+            // serde_yaml then reports the document start: point at the section instead.
+            if (line, column) == (1, 1) {
+                let locator = Locator::new(&text);
+                let msg = e.to_string();
+                let account_fields = [
+                    "registered domain",
+                    "additional attributes",
+                    "max unlink",
+                    "region",
+                ];
+                let section = if account_fields.iter().any(|f| msg.contains(f)) {
+                    "settings"
+                } else {
+                    "connector"
+                };
+                if let Some(pos) = locator.find(section) {
+                    (line, column) = (pos.line, pos.column);
+                }
+            }
             let message = e.to_string();
             let message = match message.rfind(" at line ") {
                 Some(cut) => message[..cut].to_string(),
