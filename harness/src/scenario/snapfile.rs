@@ -54,7 +54,7 @@ pub fn write(path: &Path, scenario: &Path, transcript: &str) -> std::io::Result<
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let text = format!(
-        "---\nsource: tests/tests/scenarios.rs\nexpression: transcript\ninput_file: scenarios/{input}\n---\n{}\n",
+        "---\nsource: tests/tests/scenarios.rs\ninput_file: scenarios/{input}\n---\n{}\n",
         normalize(transcript)
     );
     std::fs::write(path, text)
