@@ -13,7 +13,11 @@ use fake_dc::server::{FakeDc, HostConfig, ServerOptions};
 use fake_dc::tls::CertProfile;
 
 #[derive(Parser)]
-#[command(name = "fake-dc", version, about = "A fake Active Directory domain controller")]
+#[command(
+    name = "fake-dc",
+    version,
+    about = "A fake Active Directory domain controller"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
