@@ -25,7 +25,11 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 fn base64(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -139,7 +143,11 @@ fn openldap_entry(dir: &Directory, id: EntryId, out: &mut String) -> bool {
         ObjectKind::User | ObjectKind::Contact => {
             attrs.push(("objectClass", b"inetOrgPerson".to_vec()));
             attrs.push(("cn", rdn_value.clone().into_bytes()));
-            let sn = dir.values(id, "sn").first().cloned().unwrap_or_else(|| rdn_value.into_bytes());
+            let sn = dir
+                .values(id, "sn")
+                .first()
+                .cloned()
+                .unwrap_or_else(|| rdn_value.into_bytes());
             attrs.push(("sn", sn));
             for (from, to) in [
                 ("givenName", "givenName"),

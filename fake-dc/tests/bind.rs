@@ -1,5 +1,8 @@
 //! Binds of each name form and each AD failure sub-code, over real sockets with ldap3.
 
+// Helpers outside #[test] fns are test code too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;
@@ -71,8 +74,15 @@ async fn failures_carry_ad_sub_codes() {
 
 #[tokio::test]
 async fn unknown_users_get_525_only_when_asked() {
-    let dc = start_with(ServerOptions { unknown_user_525: true, ..ServerOptions::default() }).await;
-    assert_eq!(try_bind(&dc, "nobody@corp.example.test", "x").await, (49, failure("525")));
+    let dc = start_with(ServerOptions {
+        unknown_user_525: true,
+        ..ServerOptions::default()
+    })
+    .await;
+    assert_eq!(
+        try_bind(&dc, "nobody@corp.example.test", "x").await,
+        (49, failure("525"))
+    );
     assert_eq!(try_bind(&dc, SVC_DN, "wrong").await, (49, failure("52e")));
     dc.shutdown().await;
 }
@@ -83,8 +93,19 @@ async fn empty_password_is_an_anonymous_success() {
     let mut ldap = connect(ldap_addr(&dc, DC1)).await;
     let res = ldap.simple_bind(SVC_DN, "").await.unwrap();
     assert_eq!(res.rc, 0, "Windows accepts an unauthenticated bind");
-    assert_eq!(whoami(&mut ldap).await, "", "…and the connection stays anonymous");
-    let (entries, res) = search(&mut ldap, DOMAIN, Scope::Subtree, "(objectClass=user)", &["cn"]).await;
+    assert_eq!(
+        whoami(&mut ldap).await,
+        "",
+        "…and the connection stays anonymous"
+    );
+    let (entries, res) = search(
+        &mut ldap,
+        DOMAIN,
+        Scope::Subtree,
+        "(objectClass=user)",
+        &["cn"],
+    )
+    .await;
     assert!(entries.is_empty());
     assert_eq!((res.rc, res.text.as_str()), (1, NEEDS_BIND));
     dc.shutdown().await;
@@ -96,7 +117,10 @@ async fn a_failed_bind_returns_to_anonymous() {
     let mut ldap = svc(&dc).await;
     assert_eq!(ldap.simple_bind(SVC_DN, "wrong").await.unwrap().rc, 49);
     let (_, res) = search(&mut ldap, DOMAIN, Scope::Base, "(objectClass=*)", &["cn"]).await;
-    assert_eq!(res.rc, 1, "RFC 4513 §4: a failed bind leaves the connection anonymous");
+    assert_eq!(
+        res.rc, 1,
+        "RFC 4513 §4: a failed bind leaves the connection anonymous"
+    );
     dc.shutdown().await;
 }
 

@@ -1,5 +1,8 @@
 //! Faults on demand, host by host: down, latency, dropped connections, busy, unavailable.
 
+// Helpers outside #[test] fns are test code too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};
@@ -15,9 +18,18 @@ async fn refused(addr: std::net::SocketAddr) -> bool {
 
 /// Pages through every user; Err when the connection breaks mid-way.
 async fn paged_users(ldap: &mut ldap3::Ldap) -> Result<usize, String> {
-    let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(500))];
+    let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
+        Box::new(EntriesOnly::new()),
+        Box::new(PagedResults::new(500)),
+    ];
     let mut stream = ldap
-        .streaming_search_with(adapters, DOMAIN, Scope::Subtree, "(objectClass=user)", vec!["1.1"])
+        .streaming_search_with(
+            adapters,
+            DOMAIN,
+            Scope::Subtree,
+            "(objectClass=user)",
+            vec!["1.1"],
+        )
         .await
         .map_err(|e| e.to_string())?;
     let mut n = 0;
@@ -45,14 +57,30 @@ async fn a_down_host_refuses_connections_until_cleared() {
     for addr in [a.ldap, a.ldaps, a.gc, a.gc_tls].into_iter().flatten() {
         assert!(refused(addr).await, "{addr} still accepts");
     }
-    assert!(open.simple_bind(SVC_DN, SVC_PW).await.is_err(), "open connections are dropped too");
+    assert!(
+        open.simple_bind(SVC_DN, SVC_PW).await.is_err(),
+        "open connections are dropped too"
+    );
     // dc2 serves on.
     let mut other = connect(ldap_addr(&dc, DC2)).await;
-    other.simple_bind(SVC_DN, SVC_PW).await.unwrap().success().unwrap();
+    other
+        .simple_bind(SVC_DN, SVC_PW)
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
     dc.clear_faults(DC1).await.unwrap();
-    assert_eq!(dc.addresses(DC1).unwrap(), a, "same ports after coming back");
+    assert_eq!(
+        dc.addresses(DC1).unwrap(),
+        a,
+        "same ports after coming back"
+    );
     let mut back = svc(&dc).await;
-    back.simple_bind(SVC_DN, SVC_PW).await.unwrap().success().unwrap();
+    back.simple_bind(SVC_DN, SVC_PW)
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
     dc.shutdown().await;
 }
 
@@ -60,15 +88,27 @@ async fn a_down_host_refuses_connections_until_cleared() {
 async fn latency_delays_every_answer() {
     let dc = start().await;
     let mut ldap = svc(&dc).await;
-    dc.fault(DC1, Fault::Latency(Duration::from_millis(300))).await.unwrap();
+    dc.fault(DC1, Fault::Latency(Duration::from_millis(300)))
+        .await
+        .unwrap();
     let started = Instant::now();
-    ldap.simple_bind(SVC_DN, SVC_PW).await.unwrap().success().unwrap();
+    ldap.simple_bind(SVC_DN, SVC_PW)
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
     assert!(started.elapsed() >= Duration::from_millis(300));
     // A client timeout fires.
     let settings = LdapConnSettings::new().set_conn_timeout(Duration::from_secs(2));
-    let (conn, mut slow) = LdapConnAsync::with_settings(settings, &format!("ldap://{}", ldap_addr(&dc, DC1))).await.unwrap();
+    let (conn, mut slow) =
+        LdapConnAsync::with_settings(settings, &format!("ldap://{}", ldap_addr(&dc, DC1)))
+            .await
+            .unwrap();
     ldap3::drive!(conn);
-    let res = slow.with_timeout(Duration::from_millis(100)).simple_bind(SVC_DN, SVC_PW).await;
+    let res = slow
+        .with_timeout(Duration::from_millis(100))
+        .simple_bind(SVC_DN, SVC_PW)
+        .await;
     assert!(res.is_err(), "the bind should time out");
     dc.shutdown().await;
 }
@@ -78,11 +118,17 @@ async fn dropped_connections_mid_search() {
     let dc = start().await;
     dc.fault(DC1, Fault::DropAfterEntries(700)).await.unwrap();
     let mut ldap = svc(&dc).await;
-    assert!(paged_users(&mut ldap).await.is_err(), "the connection drops after 700 entries");
+    assert!(
+        paged_users(&mut ldap).await.is_err(),
+        "the connection drops after 700 entries"
+    );
     dc.clear_faults(DC1).await.unwrap();
     dc.fault(DC1, Fault::DropOnPage(2)).await.unwrap();
     let mut ldap = svc(&dc).await;
-    assert!(paged_users(&mut ldap).await.is_err(), "the connection drops when page 2 is asked for");
+    assert!(
+        paged_users(&mut ldap).await.is_err(),
+        "the connection drops when page 2 is asked for"
+    );
     dc.clear_faults(DC1).await.unwrap();
     let mut ldap = svc(&dc).await;
     assert!(paged_users(&mut ldap).await.unwrap() > 1_600);
@@ -112,7 +158,9 @@ async fn shutdown_ends_every_connection() {
     for _ in 0..20 {
         clients.push(svc(&dc).await);
     }
-    tokio::time::timeout(Duration::from_secs(5), dc.shutdown()).await.expect("shutdown joins every task promptly");
+    tokio::time::timeout(Duration::from_secs(5), dc.shutdown())
+        .await
+        .expect("shutdown joins every task promptly");
     for c in &mut clients {
         assert!(c.simple_bind(SVC_DN, SVC_PW).await.is_err());
     }

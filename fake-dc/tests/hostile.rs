@@ -2,6 +2,9 @@
 //! unknown operations, half-open connections and floods get a notice of disconnection or
 //! a closed connection — and the server keeps serving everyone else.
 
+// Helpers outside #[test] fns are test code too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::net::SocketAddr;
@@ -37,7 +40,17 @@ fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
 
 /// A subtree search from "" with the given message id bytes and filter.
 fn search_msg(msgid: &[u8], filter: Vec<u8>) -> Vec<u8> {
-    let body = [tlv(0x04, b""), tlv(0x0a, &[2]), tlv(0x0a, &[0]), tlv(0x02, &[0]), tlv(0x02, &[0]), tlv(0x01, &[0]), filter, tlv(0x30, &[])].concat();
+    let body = [
+        tlv(0x04, b""),
+        tlv(0x0a, &[2]),
+        tlv(0x0a, &[0]),
+        tlv(0x02, &[0]),
+        tlv(0x02, &[0]),
+        tlv(0x01, &[0]),
+        filter,
+        tlv(0x30, &[]),
+    ]
+    .concat();
     tlv(0x30, &[tlv(0x02, msgid), tlv(0x63, &body)].concat())
 }
 
@@ -46,7 +59,9 @@ async fn send_and_drain(addr: SocketAddr, bytes: &[u8]) -> (Vec<u8>, bool) {
     let mut s = TcpStream::connect(addr).await.unwrap();
     let _ = s.write_all(bytes).await;
     let mut out = Vec::new();
-    let closed = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await.is_ok();
+    let closed = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out))
+        .await
+        .is_ok();
     (out, closed)
 }
 
@@ -56,7 +71,11 @@ fn has_notice(bytes: &[u8]) -> bool {
 
 async fn still_serves(addr: SocketAddr) {
     let mut ldap = connect(addr).await;
-    ldap.simple_bind(SVC_DN, SVC_PW).await.unwrap().success().unwrap();
+    ldap.simple_bind(SVC_DN, SVC_PW)
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
 }
 
 #[tokio::test]
@@ -66,18 +85,43 @@ async fn malformed_requests_get_a_notice_of_disconnection() {
     let deep = (0..300).fold(tlv(0x87, b"cn"), |inner, _| tlv(0xa2, &inner));
     let unknown_op = tlv(0x30, &[tlv(0x02, &[1]), tlv(0x7e, &[])].concat());
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("not LDAP at all", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()),
-        ("truncated searchRequest", tlv(0x30, &[tlv(0x02, &[1]), tlv(0x63, &[])].concat())),
+        (
+            "not LDAP at all",
+            b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        ),
+        (
+            "truncated searchRequest",
+            tlv(0x30, &[tlv(0x02, &[1]), tlv(0x63, &[])].concat()),
+        ),
         ("negative message id", search_msg(&[0xff], tlv(0x87, b"cn"))),
         ("filter nested 300 deep", search_msg(&[1], deep)),
         ("unknown protocolOp", unknown_op),
-        ("a response sent as a request", tlv(0x30, &[tlv(0x02, &[1]), tlv(0x61, &[tlv(0x0a, &[0]), tlv(0x04, b""), tlv(0x04, b"")].concat())].concat())),
-        ("indefinite length", vec![0x30, 0x80, 0x02, 0x01, 0x01, 0x00, 0x00]),
+        (
+            "a response sent as a request",
+            tlv(
+                0x30,
+                &[
+                    tlv(0x02, &[1]),
+                    tlv(
+                        0x61,
+                        &[tlv(0x0a, &[0]), tlv(0x04, b""), tlv(0x04, b"")].concat(),
+                    ),
+                ]
+                .concat(),
+            ),
+        ),
+        (
+            "indefinite length",
+            vec![0x30, 0x80, 0x02, 0x01, 0x01, 0x00, 0x00],
+        ),
     ];
     for (what, bytes) in cases {
         let (answer, closed) = send_and_drain(addr, &bytes).await;
         assert!(closed, "{what}: the server closes the connection");
-        assert!(has_notice(&answer), "{what}: notice of disconnection expected, got {answer:02x?}");
+        assert!(
+            has_notice(&answer),
+            "{what}: notice of disconnection expected, got {answer:02x?}"
+        );
     }
     still_serves(addr).await;
     dc.shutdown().await;
@@ -85,7 +129,11 @@ async fn malformed_requests_get_a_notice_of_disconnection() {
 
 #[tokio::test]
 async fn oversized_requests_close_at_once() {
-    let dc = start_with(ServerOptions { max_message_bytes: 64 * 1024, ..ServerOptions::default() }).await;
+    let dc = start_with(ServerOptions {
+        max_message_bytes: 64 * 1024,
+        ..ServerOptions::default()
+    })
+    .await;
     let addr = ldap_addr(&dc, DC1);
     // The header announces 16 MiB; nothing more is sent: the server must not wait for it.
     let started = Instant::now();
@@ -95,7 +143,14 @@ async fn oversized_requests_close_at_once() {
     // Just under the limit is fine: a filter with a 60 KB value.
     let mut ldap = svc(&dc).await;
     let big = "x".repeat(60_000);
-    let (e, res) = search(&mut ldap, DOMAIN, ldap3::Scope::Subtree, &format!("(description={big})"), &["1.1"]).await;
+    let (e, res) = search(
+        &mut ldap,
+        DOMAIN,
+        ldap3::Scope::Subtree,
+        &format!("(description={big})"),
+        &["1.1"],
+    )
+    .await;
     assert_eq!((e.len(), res.rc), (0, 0));
     dc.shutdown().await;
 }
@@ -106,14 +161,25 @@ async fn a_default_server_accepts_requests_far_over_32_kib() {
     let dc = start().await;
     let mut ldap = svc(&dc).await;
     let big = "y".repeat(1_000_000);
-    let (_, res) = search(&mut ldap, DOMAIN, ldap3::Scope::Subtree, &format!("(description={big})"), &["1.1"]).await;
+    let (_, res) = search(
+        &mut ldap,
+        DOMAIN,
+        ldap3::Scope::Subtree,
+        &format!("(description={big})"),
+        &["1.1"],
+    )
+    .await;
     assert_eq!(res.rc, 0);
     dc.shutdown().await;
 }
 
 #[tokio::test]
 async fn half_open_connections_time_out() {
-    let dc = start_with(ServerOptions { idle_timeout: Duration::from_millis(500), ..ServerOptions::default() }).await;
+    let dc = start_with(ServerOptions {
+        idle_timeout: Duration::from_millis(500),
+        ..ServerOptions::default()
+    })
+    .await;
     let addr = ldap_addr(&dc, DC1);
     let started = Instant::now();
     // Half a frame, then silence.
@@ -128,7 +194,11 @@ async fn half_open_connections_time_out() {
 
 #[tokio::test]
 async fn connection_floods_are_bounded() {
-    let dc = start_with(ServerOptions { max_connections: 8, ..ServerOptions::default() }).await;
+    let dc = start_with(ServerOptions {
+        max_connections: 8,
+        ..ServerOptions::default()
+    })
+    .await;
     let addr = ldap_addr(&dc, DC1);
     let mut socks = Vec::new();
     for _ in 0..40 {
@@ -137,7 +207,8 @@ async fn connection_floods_are_bounded() {
     let mut closed = 0;
     for s in &mut socks {
         let mut buf = [0u8; 1];
-        if let Ok(Ok(0)) = tokio::time::timeout(Duration::from_millis(200), s.read(&mut buf)).await {
+        if let Ok(Ok(0)) = tokio::time::timeout(Duration::from_millis(200), s.read(&mut buf)).await
+        {
             closed += 1;
         }
     }
@@ -153,7 +224,10 @@ async fn connection_floods_are_bounded() {
 async fn unknown_extended_operations_are_protocol_errors() {
     let dc = start().await;
     let mut ldap = svc(&dc).await;
-    let exop = ldap3::exop::Exop { name: Some("1.2.3.4.5".into()), val: None };
+    let exop = ldap3::exop::Exop {
+        name: Some("1.2.3.4.5".into()),
+        val: None,
+    };
     let res = ldap.extended(exop).await.unwrap();
     assert_eq!(res.1.rc, 2);
     still_serves(ldap_addr(&dc, DC1)).await;

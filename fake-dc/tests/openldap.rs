@@ -2,6 +2,9 @@
 //! sync would type. These tests fail — they do not skip — when the tools are missing;
 //! `.ci/run` installs them (`apt-get install -y ldap-utils`).
 
+// Helpers outside #[test] fns are test code too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::PathBuf;
@@ -17,7 +20,11 @@ struct Tools {
 
 impl Tools {
     fn new(dc: &FakeDc) -> Tools {
-        let ca = std::env::temp_dir().join(format!("fake-dc-ca-{}-{:?}.pem", std::process::id(), std::thread::current().id()));
+        let ca = std::env::temp_dir().join(format!(
+            "fake-dc-ca-{}-{:?}.pem",
+            std::process::id(),
+            std::thread::current().id()
+        ));
         std::fs::write(&ca, dc.ca_pem()).unwrap();
         Tools { ca }
     }
@@ -57,7 +64,11 @@ impl Drop for Tools {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn url(scheme: &str, addr: std::net::SocketAddr) -> String {
@@ -68,17 +79,57 @@ fn url(scheme: &str, addr: std::net::SocketAddr) -> String {
 async fn ldapsearch_reads_the_root_dse_anonymously() {
     let dc = start().await;
     let t = Tools::new(&dc);
-    let o = t.run("ldapsearch", &["-x", "-H", &url("ldap", ldap_addr(&dc, DC1)), "-b", "", "-s", "base", "-LLL", "dnsHostName", "isGlobalCatalogReady", "defaultNamingContext"], None).await;
+    let o = t
+        .run(
+            "ldapsearch",
+            &[
+                "-x",
+                "-H",
+                &url("ldap", ldap_addr(&dc, DC1)),
+                "-b",
+                "",
+                "-s",
+                "base",
+                "-LLL",
+                "dnsHostName",
+                "isGlobalCatalogReady",
+                "defaultNamingContext",
+            ],
+            None,
+        )
+        .await;
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
         String::from_utf8_lossy(&o.stdout),
         "dn:\ndefaultNamingContext: DC=corp,DC=example,DC=test\ndnsHostName: dc1.corp.example.test\nisGlobalCatalogReady: TRUE\n\n"
     );
     // Anonymous access to the domain is refused the AD way.
-    let o = t.run("ldapsearch", &["-x", "-H", &url("ldap", ldap_addr(&dc, DC1)), "-b", DOMAIN, "(objectClass=user)", "cn"], None).await;
+    let o = t
+        .run(
+            "ldapsearch",
+            &[
+                "-x",
+                "-H",
+                &url("ldap", ldap_addr(&dc, DC1)),
+                "-b",
+                DOMAIN,
+                "(objectClass=user)",
+                "cn",
+            ],
+            None,
+        )
+        .await;
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o).contains("result: 1 Operations error"), "{}", text(&o));
-    assert!(text(&o).contains("000004DC: LdapErr: DSID-0C090A5C"), "{}", text(&o));
+    assert!(
+        text(&o).contains("result: 1 Operations error"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("000004DC: LdapErr: DSID-0C090A5C"),
+        "{}",
+        text(&o)
+    );
     dc.shutdown().await;
 }
 
@@ -99,7 +150,21 @@ async fn ldapwhoami_over_plain_starttls_and_ldaps() {
         assert!(o.status.success(), "{args:?}: {}", text(&o));
         assert_eq!(String::from_utf8_lossy(&o.stdout), "u:CORP\\svc-sync\n");
     }
-    let o = t.run("ldapwhoami", &["-x", "-H", &url("ldap", a.ldap.unwrap()), "-D", "CORP\\svc-sync", "-w", "wrong"], None).await;
+    let o = t
+        .run(
+            "ldapwhoami",
+            &[
+                "-x",
+                "-H",
+                &url("ldap", a.ldap.unwrap()),
+                "-D",
+                "CORP\\svc-sync",
+                "-w",
+                "wrong",
+            ],
+            None,
+        )
+        .await;
     assert_eq!(o.status.code(), Some(49));
     assert!(text(&o).contains("80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 52e, v4563"), "{}", text(&o));
     dc.shutdown().await;
@@ -111,14 +176,24 @@ async fn ldapsearch_pages_ranges_and_escaped_binary_filters() {
     let t = Tools::new(&dc);
     let h = url("ldap", ldap_addr(&dc, DC1));
     let bind = ["-x", "-H", h.as_str(), "-D", SVC_DN, "-w", SVC_PW];
-    let with = |extra: &[&str]| -> Vec<String> { bind.iter().chain(extra).map(|s| s.to_string()).collect() };
+    let with = |extra: &[&str]| -> Vec<String> {
+        bind.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
     let t = &t;
     let run = |args: Vec<String>| async move {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         t.run("ldapsearch", &refs, None).await
     };
     // Paged: every user, plus AD's continuation references.
-    let o = run(with(&["-E", "pr=500/noprompt", "-b", DOMAIN, "(objectClass=user)", "1.1"])).await;
+    let o = run(with(&[
+        "-E",
+        "pr=500/noprompt",
+        "-b",
+        DOMAIN,
+        "(objectClass=user)",
+        "1.1",
+    ]))
+    .await;
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);
     assert!(out.contains("# numEntries: 1614"), "{out}");
@@ -126,17 +201,43 @@ async fn ldapsearch_pages_ranges_and_escaped_binary_filters() {
     // Unpaged: 1,000 then sizeLimitExceeded.
     let o = run(with(&["-b", DOMAIN, "(objectClass=user)", "1.1"])).await;
     assert_eq!(o.status.code(), Some(4));
-    assert!(text(&o).contains("# numEntries: 1000") && text(&o).contains("result: 4 Size limit exceeded"));
+    assert!(
+        text(&o).contains("# numEntries: 1000")
+            && text(&o).contains("result: 4 Size limit exceeded")
+    );
     // Ranged.
-    let o = run(with(&["-LLL", "-b", BIG_GROUP, "-s", "base", "(objectClass=*)", "member;range=1500-*"])).await;
-    let lines = String::from_utf8_lossy(&o.stdout).lines().filter(|l| l.starts_with("member;range=1500-*:")).count();
+    let o = run(with(&[
+        "-LLL",
+        "-b",
+        BIG_GROUP,
+        "-s",
+        "base",
+        "(objectClass=*)",
+        "member;range=1500-*",
+    ]))
+    .await;
+    let lines = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| l.starts_with("member;range=1500-*:"))
+        .count();
     assert_eq!(lines, 100);
     // Binary objectGUID in an escaped filter.
-    let guid = dc.with_directory(|d| d.guid(d.resolve(&fake_dc::dn::Dn::parse(ALICE).unwrap()).unwrap()));
+    let guid =
+        dc.with_directory(|d| d.guid(d.resolve(&fake_dc::dn::Dn::parse(ALICE).unwrap()).unwrap()));
     let escaped: String = guid.0.iter().map(|b| format!("\\{b:02x}")).collect();
-    let o = run(with(&["-LLL", "-b", DOMAIN, &format!("(objectGUID={escaped})"), "1.1"])).await;
+    let o = run(with(&[
+        "-LLL",
+        "-b",
+        DOMAIN,
+        &format!("(objectGUID={escaped})"),
+        "1.1",
+    ]))
+    .await;
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().next(), Some(format!("dn: {ALICE}").as_str()));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).lines().next(),
+        Some(format!("dn: {ALICE}").as_str())
+    );
     dc.shutdown().await;
 }
 
@@ -157,13 +258,48 @@ async fn ldapmodify_over_ldaps() {
                 replace: department\n\
                 department: Tools\n\
                 -\n";
-    let o = t.run("ldapmodify", &["-x", "-H", &h, "-D", SVC_DN, "-w", SVC_PW], Some(ldif)).await;
+    let o = t
+        .run(
+            "ldapmodify",
+            &["-x", "-H", &h, "-D", SVC_DN, "-w", SVC_PW],
+            Some(ldif),
+        )
+        .await;
     assert!(o.status.success(), "{}", text(&o));
-    let o = t.run("ldapwhoami", &["-x", "-H", &h, "-D", "tooluser@corp.example.test", "-w", "T00l-Secret"], None).await;
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "u:CORP\\tooluser\n", "{}", text(&o));
+    let o = t
+        .run(
+            "ldapwhoami",
+            &[
+                "-x",
+                "-H",
+                &h,
+                "-D",
+                "tooluser@corp.example.test",
+                "-w",
+                "T00l-Secret",
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "u:CORP\\tooluser\n",
+        "{}",
+        text(&o)
+    );
     let refused = "dn: CN=Tool User,OU=Sales,OU=Staff,DC=corp,DC=example,DC=test\nchangetype: modify\nadd: memberOf\nmemberOf: CN=Sales Team,OU=Groups,DC=corp,DC=example,DC=test\n-\n";
-    let o = t.run("ldapmodify", &["-x", "-H", &h, "-D", SVC_DN, "-w", SVC_PW], Some(refused)).await;
+    let o = t
+        .run(
+            "ldapmodify",
+            &["-x", "-H", &h, "-D", SVC_DN, "-w", SVC_PW],
+            Some(refused),
+        )
+        .await;
     assert_eq!(o.status.code(), Some(53), "{}", text(&o));
-    assert!(text(&o).contains("Server is unwilling to perform (53)"), "{}", text(&o));
+    assert!(
+        text(&o).contains("Server is unwilling to perform (53)"),
+        "{}",
+        text(&o)
+    );
     dc.shutdown().await;
 }

@@ -35,7 +35,7 @@ enum Command {
     ///
     /// Without any listener option, listens on 127.0.0.1 at AD's ports 389, 636, 3268
     /// and 3269.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print a fixture as LDIF on standard output.
     ExportLdif {
         /// The fixture file.
@@ -89,7 +89,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { paths } => check(&paths),
-        Command::Serve(args) => report(serve(args)),
+        Command::Serve(args) => report(serve(*args)),
         Command::ExportLdif { fixture, openldap } => report(export(&fixture, openldap)),
     }
 }
@@ -107,20 +107,33 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
 
 fn export(path: &std::path::Path, openldap: bool) -> anyhow::Result<()> {
     let dir = fixture::load_file(path, LoadOptions::default())?;
-    let flavour = if openldap { LdifFlavour::OpenLdap } else { LdifFlavour::Ad };
+    let flavour = if openldap {
+        LdifFlavour::OpenLdap
+    } else {
+        LdifFlavour::Ad
+    };
     use std::io::Write as _;
-    std::io::stdout().lock().write_all(ldif::export(&dir, flavour).as_bytes()).context("writing LDIF")?;
+    std::io::stdout()
+        .lock()
+        .write_all(ldif::export(&dir, flavour).as_bytes())
+        .context("writing LDIF")?;
     Ok(())
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
         .init();
-    let dir = fixture::load_file(&args.fixture, LoadOptions { fixed_time: args.fixed_time })?;
+    let dir = fixture::load_file(
+        &args.fixture,
+        LoadOptions {
+            fixed_time: args.fixed_time,
+        },
+    )?;
     let host = match &args.host {
         Some(h) => h.clone(),
         None => dir
@@ -129,14 +142,31 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .and_then(|d| d.dc_hosts.first().cloned())
             .context("the fixture has no DC host")?,
     };
-    let none = args.ldap.is_none() && args.ldaps.is_none() && args.gc.is_none() && args.gc_tls.is_none();
+    let none =
+        args.ldap.is_none() && args.ldaps.is_none() && args.gc.is_none() && args.gc_tls.is_none();
     let at = |port: u16| Some(SocketAddr::from(([127, 0, 0, 1], port)));
     let config = if none {
-        HostConfig { ldap: at(389), ldaps: at(636), gc: at(3268), gc_tls: at(3269), ..HostConfig::default() }
+        HostConfig {
+            ldap: at(389),
+            ldaps: at(636),
+            gc: at(3268),
+            gc_tls: at(3269),
+            ..HostConfig::default()
+        }
     } else {
-        HostConfig { ldap: args.ldap, ldaps: args.ldaps, gc: args.gc, gc_tls: args.gc_tls, ..HostConfig::default() }
+        HostConfig {
+            ldap: args.ldap,
+            ldaps: args.ldaps,
+            gc: args.gc,
+            gc_tls: args.gc_tls,
+            ..HostConfig::default()
+        }
     };
-    let config = HostConfig { cert: args.cert, extra_names: args.cert_names.clone(), ..config };
+    let config = HostConfig {
+        cert: args.cert,
+        extra_names: args.cert_names.clone(),
+        ..config
+    };
     let options = ServerOptions {
         idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
         max_connections: args.max_connections,
@@ -144,19 +174,31 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let dc = FakeDc::builder(dir).host(&host, config).options(options).start().await?;
+        let dc = FakeDc::builder(dir)
+            .host(&host, config)
+            .options(options)
+            .start()
+            .await?;
         if let Some(path) = &args.ca_out {
-            std::fs::write(path, dc.ca_pem()).with_context(|| format!("writing the CA certificate to {}", path.display()))?;
+            std::fs::write(path, dc.ca_pem())
+                .with_context(|| format!("writing the CA certificate to {}", path.display()))?;
             eprintln!("CA certificate written to {}", path.display());
         }
         for (name, a) in dc.all_addresses() {
-            for (what, addr) in [("ldap", a.ldap), ("ldaps", a.ldaps), ("gc", a.gc), ("gc-tls", a.gc_tls)] {
+            for (what, addr) in [
+                ("ldap", a.ldap),
+                ("ldaps", a.ldaps),
+                ("gc", a.gc),
+                ("gc-tls", a.gc_tls),
+            ] {
                 if let Some(addr) = addr {
                     println!("{name} {what} listening on {addr}");
                 }
             }
         }
-        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
         eprintln!("shutting down");
         dc.shutdown().await;
         anyhow::Ok(())

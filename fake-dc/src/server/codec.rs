@@ -174,7 +174,7 @@ impl Decoder for LdapServerCodec {
         let tag = {
             let mut parser = Parser::new(self.max_depth);
             match parser.parse(&frame) {
-                Ok((rest, tag)) if rest.is_empty() => tag,
+                Ok(([], tag)) => tag,
                 _ => {
                     return Err(CodecError::Malformed(
                         "bad BER encoding or nesting too deep",

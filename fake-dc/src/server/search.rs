@@ -347,7 +347,7 @@ fn extended(dir: &Directory, id: EntryId, format: i64) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
@@ -477,8 +477,13 @@ fn plan(
     // A read-scoped account may still start above its scopes (the domain head, say):
     // the ancestors of what it may read are traversable, and only what it may read
     // comes back.
-    let traversable = dir.entry(identity).read_scopes.as_ref().is_some_and(|scopes| scopes.iter().any(|s| dir.is_within(*s, id)));
-    let hidden = (dir.entry(id).deleted && !show_deleted) || !(dir.can_read(Some(identity), id) || traversable);
+    let traversable = dir
+        .entry(identity)
+        .read_scopes
+        .as_ref()
+        .is_some_and(|scopes| scopes.iter().any(|s| dir.is_within(*s, id)));
+    let hidden = (dir.entry(id).deleted && !show_deleted)
+        || !(dir.can_read(Some(identity), id) || traversable);
     if hidden {
         let best = dir
             .dn(id)

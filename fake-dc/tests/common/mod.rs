@@ -26,13 +26,24 @@ pub const ALICE: &str = "CN=Alice Archer,OU=Sales,OU=Staff,DC=corp,DC=example,DC
 
 /// The test forest with the clock pinned.
 pub fn directory() -> Directory {
-    fixture::load_str(FIXTURE, "forest.yaml", LoadOptions { fixed_time: Some(FIXED_TIME) }).expect("test fixture loads")
+    fixture::load_str(
+        FIXTURE,
+        "forest.yaml",
+        LoadOptions {
+            fixed_time: Some(FIXED_TIME),
+        },
+    )
+    .expect("test fixture loads")
 }
 
 /// Every service of a host on loopback, with `127.0.0.1` in the certificate so command-line
 /// tools can check it while connecting by IP.
 pub fn host(cert: CertProfile) -> HostConfig {
-    HostConfig { cert, extra_names: vec!["127.0.0.1".into()], ..HostConfig::loopback() }
+    HostConfig {
+        cert,
+        extra_names: vec!["127.0.0.1".into()],
+        ..HostConfig::loopback()
+    }
 }
 
 /// A DC with hosts dc1 and dc2 (corp) and dc1.emea, all CA-signed.
@@ -52,29 +63,41 @@ pub async fn start_with(options: ServerOptions) -> FakeDc {
 }
 
 pub fn ldap_addr(dc: &FakeDc, host: &str) -> SocketAddr {
-    dc.addresses(host).and_then(|a| a.ldap).expect("ldap listener")
+    dc.addresses(host)
+        .and_then(|a| a.ldap)
+        .expect("ldap listener")
 }
 
 /// A plain LDAP connection to a socket address.
 pub async fn connect(addr: SocketAddr) -> Ldap {
-    let (conn, ldap) = LdapConnAsync::new(&format!("ldap://{addr}")).await.expect("connect");
+    let (conn, ldap) = LdapConnAsync::new(&format!("ldap://{addr}"))
+        .await
+        .expect("connect");
     ldap3::drive!(conn);
     ldap
 }
 
 /// A connection over an already connected socket, so TLS checks the certificate against
 /// `host` while the socket goes to loopback.
-pub async fn connect_as(scheme: &str, host: &str, addr: SocketAddr, settings: LdapConnSettings) -> ldap3::result::Result<Ldap> {
+pub async fn connect_as(
+    scheme: &str,
+    host: &str,
+    addr: SocketAddr,
+    settings: LdapConnSettings,
+) -> ldap3::result::Result<Ldap> {
     let stream = std::net::TcpStream::connect(addr).expect("tcp connect");
     let settings = settings.set_std_stream(ldap3::StdStream::Tcp(stream));
-    let (conn, ldap) = LdapConnAsync::with_settings(settings, &format!("{scheme}://{host}:{}", addr.port())).await?;
+    let (conn, ldap) =
+        LdapConnAsync::with_settings(settings, &format!("{scheme}://{host}:{}", addr.port()))
+            .await?;
     ldap3::drive!(conn);
     Ok(ldap)
 }
 
 /// A strict TLS client config trusting the DC's CA.
 pub fn strict(dc: &FakeDc) -> LdapConnSettings {
-    LdapConnSettings::new().set_config(fake_dc::tls::client_config_trusting(dc.ca_pem()).expect("CA parses"))
+    LdapConnSettings::new()
+        .set_config(fake_dc::tls::client_config_trusting(dc.ca_pem()).expect("CA parses"))
 }
 
 /// A relaxed TLS client config (any certificate).
@@ -85,13 +108,32 @@ pub fn relaxed() -> LdapConnSettings {
 /// A connection to dc1's LDAP port bound as the sync service account.
 pub async fn svc(dc: &FakeDc) -> Ldap {
     let mut ldap = connect(ldap_addr(dc, DC1)).await;
-    ldap.simple_bind(SVC_DN, SVC_PW).await.expect("bind").success().expect("bind succeeds");
+    ldap.simple_bind(SVC_DN, SVC_PW)
+        .await
+        .expect("bind")
+        .success()
+        .expect("bind succeeds");
     ldap
 }
 
 /// Searches and returns the entries (references dropped) and the result.
-pub async fn search(ldap: &mut Ldap, base: &str, scope: Scope, filter: &str, attrs: &[&str]) -> (Vec<SearchEntry>, ldap3::LdapResult) {
-    let ldap3::SearchResult(entries, res) = ldap.search(base, scope, filter, attrs.to_vec()).await.expect("search");
-    (entries.into_iter().filter(|e| !e.is_ref()).map(SearchEntry::construct).collect(), res)
+pub async fn search(
+    ldap: &mut Ldap,
+    base: &str,
+    scope: Scope,
+    filter: &str,
+    attrs: &[&str],
+) -> (Vec<SearchEntry>, ldap3::LdapResult) {
+    let ldap3::SearchResult(entries, res) = ldap
+        .search(base, scope, filter, attrs.to_vec())
+        .await
+        .expect("search");
+    (
+        entries
+            .into_iter()
+            .filter(|e| !e.is_ref())
+            .map(SearchEntry::construct)
+            .collect(),
+        res,
+    )
 }
-
