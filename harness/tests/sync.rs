@@ -51,7 +51,11 @@ async fn full_sync_of_the_small_org_then_a_second_sync_changes_nothing() {
     // 1,600 contractors, about fifty staff; the service accounts have no mail.
     assert!(snapshot.users.len() > 1_600, "{}", snapshot.users.len());
     let contractors = group(snapshot, "Contractors Group 0");
-    assert_eq!(contractors.members.len(), 1_600, "ranged retrieval lost members");
+    assert_eq!(
+        contractors.members.len(),
+        1_600,
+        "ranged retrieval lost members"
+    );
     assert_eq!(group(snapshot, "All Contractors").members.len(), 1_600);
     assert!(first.stats.ranged_fetches >= 1, "{:?}", first.stats);
     assert!(first.stats.pages >= 2, "{:?}", first.stats);
@@ -77,7 +81,10 @@ async fn full_sync_of_the_small_org_then_a_second_sync_changes_nothing() {
     assert_eq!(everyone.kind, GroupKind::DynamicList);
     let everyone = member_addresses(snapshot, "Sales Everyone");
     assert!(everyone.contains(&"maya.mueller@corp.example.test".to_owned()));
-    assert!(!everyone.contains(&"pavel.petrov@corp.example.test".to_owned()), "disabled");
+    assert!(
+        !everyone.contains(&"pavel.petrov@corp.example.test".to_owned()),
+        "disabled"
+    );
     // Names that need escaping in a DN come through.
     assert!(snapshot
         .users
@@ -138,6 +145,9 @@ async fn a_sudden_drop_in_users_is_stopped_by_max_unlink() {
     let stop = second.report.stopped.expect("max unlink stops the run");
     assert_eq!(stop.would_unlink, 200);
     assert!(second.report.changes.is_empty());
-    assert_eq!(second.account, first.account, "a stopped run changes nothing");
+    assert_eq!(
+        second.account, first.account,
+        "a stopped run changes nothing"
+    );
     dc.shutdown().await;
 }

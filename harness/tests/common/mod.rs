@@ -118,7 +118,11 @@ pub fn assert_ok(outcome: &SyncOutcome) {
 /// Asserts a run failed with an error containing `needle`, and changed nothing.
 pub fn assert_failed(outcome: &SyncOutcome, account: &Account, needle: &str) {
     let errors = outcome.report.errors.join("\n");
-    assert!(errors.contains(needle), "expected {needle:?} in:\n{}", outcome.report);
+    assert!(
+        errors.contains(needle),
+        "expected {needle:?} in:\n{}",
+        outcome.report
+    );
     assert!(outcome.report.changes.is_empty(), "{}", outcome.report);
     assert_eq!(&outcome.account, account);
     assert!(outcome.snapshot.is_none());
