@@ -14,6 +14,8 @@
 //! - [`apply`]: `plan(account, snapshot, settings)`, `apply(account, plan)` and `sync`.
 //! - [`report`]: what a run tells the administrator, as text and JSON.
 //! - [`schedule`]: when automatic syncs run, on an injectable clock.
+//! - `testing` (feature `testing`): proptest strategies for directories, accounts and
+//!   mutation sequences, turned into snapshots through [`transform`].
 
 #![warn(missing_docs)]
 
@@ -26,6 +28,8 @@ pub mod report;
 pub mod schedule;
 pub mod settings;
 pub mod snapshot;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod transform;
 
 mod keyed;
