@@ -92,23 +92,21 @@ pub fn apply(account: &Account, plan: &Plan) -> Account {
     }
     for change in &plan.changes {
         match change {
-            Change::RemoveUser { address, guid } => {
+            Change::RemoveUser { address, guid }
                 if next
                     .users
                     .get(address)
-                    .is_some_and(|user| is_linked(user.origin, guid))
-                {
-                    next.users.remove(address);
-                }
+                    .is_some_and(|user| is_linked(user.origin, guid)) =>
+            {
+                next.users.remove(address);
             }
-            Change::RemoveContact { address, guid } => {
+            Change::RemoveContact { address, guid }
                 if next
                     .contacts
                     .get(address)
-                    .is_some_and(|contact| is_linked(contact.origin, guid))
-                {
-                    next.contacts.remove(address);
-                }
+                    .is_some_and(|contact| is_linked(contact.origin, guid)) =>
+            {
+                next.contacts.remove(address);
             }
             Change::RemoveGroup { guid, .. } => {
                 next.groups.remove(guid);

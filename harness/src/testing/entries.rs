@@ -162,7 +162,7 @@ impl Directory {
                     primary,
                     &user.aliases,
                     user.style,
-                    user.id % 3 == 0,
+                    user.id.is_multiple_of(3),
                 ));
             }
             if let Some(department) = &user.department {
