@@ -32,6 +32,8 @@
 //! - [`engine`]: the `SyncEngine` trait the runner drives; [`reference`] is this stack as one.
 //! - [`scenario`]: the scenario format, the runner, expectations and snapshot files.
 //! - [`suite`]: many scenarios: discovery, verdicts, JUnit XML.
+//! - `testing` (feature `testing`): proptest strategies for directories, accounts and
+//!   mutation sequences, turned into snapshots through [`transform`].
 
 #![warn(missing_docs)]
 
@@ -54,6 +56,8 @@ pub mod snapshot;
 pub mod stack;
 pub mod suite;
 pub mod transfer;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod transform;
 
 mod keyed;
