@@ -311,7 +311,9 @@ impl Parser<'_> {
     /// spaces are dropped; escaped ones (`\ `) are kept.
     fn value(&mut self) -> Result<String, DnError> {
         if self.peek() == Some(b'#') {
-            return Err(self.err("BER-encoded (#hex) values are not supported; escape the '#' as '\\#'"));
+            return Err(
+                self.err("BER-encoded (#hex) values are not supported; escape the '#' as '\\#'")
+            );
         }
         let mut bytes: Vec<u8> = Vec::new();
         let mut keep = 0; // length of `bytes` up to the last byte that is not an unescaped space
@@ -334,7 +336,11 @@ impl Parser<'_> {
                             bytes.push(c);
                             self.pos += 1;
                         }
-                        _ => return Err(self.err("'\\' must be followed by two hex digits or a special character")),
+                        _ => {
+                            return Err(self.err(
+                                "'\\' must be followed by two hex digits or a special character",
+                            ))
+                        }
                     }
                     keep = bytes.len();
                 }
@@ -376,15 +382,35 @@ mod tests {
 
     #[test]
     fn parses_and_prints_like_ad() {
-        check("CN=Alice,OU=Staff,DC=corp", "CN=Alice,OU=Staff,DC=corp", &["Alice", "Staff", "corp"]);
-        check("cn=Smith\\, John,dc=x", "cn=Smith\\, John,dc=x", &["Smith, John", "x"]);
-        check("CN=a\\+b\\\"c\\<d\\>e\\\\f,DC=x", "CN=a\\+b\\\"c\\<d\\>e\\\\f,DC=x", &["a+b\"c<d>e\\f", "x"]);
+        check(
+            "CN=Alice,OU=Staff,DC=corp",
+            "CN=Alice,OU=Staff,DC=corp",
+            &["Alice", "Staff", "corp"],
+        );
+        check(
+            "cn=Smith\\, John,dc=x",
+            "cn=Smith\\, John,dc=x",
+            &["Smith, John", "x"],
+        );
+        check(
+            "CN=a\\+b\\\"c\\<d\\>e\\\\f,DC=x",
+            "CN=a\\+b\\\"c\\<d\\>e\\\\f,DC=x",
+            &["a+b\"c<d>e\\f", "x"],
+        );
         check("CN=\\#hash,DC=x", "CN=\\#hash,DC=x", &["#hash", "x"]);
-        check("CN=\\ lead and trail\\ ,DC=x", "CN=\\ lead and trail\\ ,DC=x", &[" lead and trail ", "x"]);
+        check(
+            "CN=\\ lead and trail\\ ,DC=x",
+            "CN=\\ lead and trail\\ ,DC=x",
+            &[" lead and trail ", "x"],
+        );
         check("CN=a=b;c,DC=x", "CN=a\\3Db\\3Bc,DC=x", &["a=b;c", "x"]);
         check("CN=Zoë Ünal,DC=x", "CN=Zoë Ünal,DC=x", &["Zoë Ünal", "x"]);
         check("CN=Z\\C3\\B6e,DC=x", "CN=Zöe,DC=x", &["Zöe", "x"]);
-        check("CN=bob\\0ADEL:1234,DC=x", "CN=bob\\0ADEL:1234,DC=x", &["bob\nDEL:1234", "x"]);
+        check(
+            "CN=bob\\0ADEL:1234,DC=x",
+            "CN=bob\\0ADEL:1234,DC=x",
+            &["bob\nDEL:1234", "x"],
+        );
         check("CN=a , OU = b ,DC=x", "CN=a,OU=b,DC=x", &["a", "b", "x"]);
         check("", "", &[]);
     }
@@ -407,7 +433,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_dns_with_position() {
-        for (input, col) in [("CN", 3), ("=x", 1), ("CN=a\\zz", 6), ("CN=a,", 6), ("CN=\"q\"", 4), ("CN=#04", 4)] {
+        for (input, col) in [
+            ("CN", 3),
+            ("=x", 1),
+            ("CN=a\\zz", 6),
+            ("CN=a,", 6),
+            ("CN=\"q\"", 4),
+            ("CN=#04", 4),
+        ] {
             let err = Dn::parse(input).unwrap_err();
             assert_eq!(err.position + 1, col, "{input}: {err}");
         }

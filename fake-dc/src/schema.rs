@@ -126,7 +126,9 @@ static ATTRIBUTES: &[AttributeDef] = &[
 
 /// Looks an attribute up by name, case-insensitively.
 pub fn attribute(name: &str) -> Option<&'static AttributeDef> {
-    ATTRIBUTES.iter().find(|d| d.name.eq_ignore_ascii_case(name))
+    ATTRIBUTES
+        .iter()
+        .find(|d| d.name.eq_ignore_ascii_case(name))
 }
 
 /// The syntax of an attribute; unknown attributes are strings.
@@ -206,14 +208,21 @@ impl ObjectKind {
             .iter()
             .copied()
             .find(|k| k.class_name().eq_ignore_ascii_case(class))
-            .or_else(|| class.eq_ignore_ascii_case("domain").then_some(ObjectKind::Domain))
+            .or_else(|| {
+                class
+                    .eq_ignore_ascii_case("domain")
+                    .then_some(ObjectKind::Domain)
+            })
     }
 
     /// True for security principals, which carry an objectSid.
     pub fn has_sid(self) -> bool {
         matches!(
             self,
-            ObjectKind::User | ObjectKind::Computer | ObjectKind::Group | ObjectKind::ForeignSecurityPrincipal
+            ObjectKind::User
+                | ObjectKind::Computer
+                | ObjectKind::Group
+                | ObjectKind::ForeignSecurityPrincipal
         )
     }
 }

@@ -1,6 +1,7 @@
 //! One test per class of fixture error: each names the file, line and column and the
 //! offending name, and a file's problems are all reported together.
 
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly on broken fixtures
 use fake_dc::fixture::{load_str, LoadOptions, Problem};
 
 fn problems(yaml: &str) -> Vec<Problem> {
@@ -16,9 +17,14 @@ fn check(yaml: &str, line: usize, column: usize, needles: &[&str]) {
     assert_eq!(ps.len(), 1, "{ps:#?}");
     let p = &ps[0];
     let text = p.to_string();
-    let pos = p.position.unwrap_or_else(|| panic!("no position in {text}"));
+    let pos = p
+        .position
+        .unwrap_or_else(|| panic!("no position in {text}"));
     assert_eq!((pos.line, pos.column), (line, column), "{text}");
-    assert!(text.starts_with(&format!("bad.yaml:{line}:{column}: ")), "{text}");
+    assert!(
+        text.starts_with(&format!("bad.yaml:{line}:{column}: ")),
+        "{text}"
+    );
     for n in needles {
         assert!(text.contains(n), "{text:?} does not mention {n:?}");
     }
@@ -28,18 +34,36 @@ const HEAD: &str = "domains:\n  - dns: corp.example.test\n";
 
 #[test]
 fn bad_yaml() {
-    check(&format!("{HEAD}    users: [ {{ cn: a }}\n    x: : y\n"), 4, 5, &["did not find expected"]);
+    check(
+        &format!("{HEAD}    users: [ {{ cn: a }}\n    x: : y\n"),
+        4,
+        5,
+        &["did not find expected"],
+    );
 }
 
 #[test]
 fn unknown_field() {
-    check(&format!("{HEAD}    users:\n      - cn: a\n        sAMAcountName: a\n"), 5, 9, &["unknown field `sAMAcountName`", "expected one of"]);
+    check(
+        &format!("{HEAD}    users:\n      - cn: a\n        sAMAcountName: a\n"),
+        5,
+        9,
+        &["unknown field `sAMAcountName`", "expected one of"],
+    );
 }
 
 #[test]
 fn duplicate_sam_account_name() {
     let yaml = format!("{HEAD}    users:\n      - {{ cn: Ann One, sAMAccountName: ann }}\n      - {{ cn: Ann Two, sAMAccountName: ann }}\n");
-    check(&yaml, 5, 24, &["sAMAccountName 'ann' is already in use", "domains[0].users[1].sAMAccountName"]);
+    check(
+        &yaml,
+        5,
+        24,
+        &[
+            "sAMAccountName 'ann' is already in use",
+            "domains[0].users[1].sAMAccountName",
+        ],
+    );
 }
 
 #[test]
@@ -47,19 +71,37 @@ fn duplicate_user_principal_name() {
     let yaml = format!(
         "{HEAD}    users:\n      - {{ cn: A, userPrincipalName: x@corp.example.test }}\n      - {{ cn: B, userPrincipalName: x@corp.example.test }}\n"
     );
-    check(&yaml, 5, 18, &["userPrincipalName 'x@corp.example.test' is already in use"]);
+    check(
+        &yaml,
+        5,
+        18,
+        &["userPrincipalName 'x@corp.example.test' is already in use"],
+    );
 }
 
 #[test]
 fn duplicate_dn() {
     let yaml = format!("{HEAD}    users:\n      - {{ cn: Same, sAMAccountName: s1 }}\n      - {{ cn: same, sAMAccountName: s2 }}\n");
-    check(&yaml, 5, 11, &["an object named CN=same,CN=Users,DC=corp,DC=example,DC=test already exists"]);
+    check(
+        &yaml,
+        5,
+        11,
+        &["an object named CN=same,CN=Users,DC=corp,DC=example,DC=test already exists"],
+    );
 }
 
 #[test]
 fn member_that_points_nowhere() {
     let yaml = format!("{HEAD}    groups:\n      - cn: G\n        members: [nobody]\n");
-    check(&yaml, 5, 19, &["member 'nobody' points nowhere", "domains[0].groups[0].members[0]"]);
+    check(
+        &yaml,
+        5,
+        19,
+        &[
+            "member 'nobody' points nowhere",
+            "domains[0].groups[0].members[0]",
+        ],
+    );
 }
 
 #[test]
@@ -73,25 +115,53 @@ fn ambiguous_member() {
 #[test]
 fn bad_dn() {
     let yaml = format!("{HEAD}    groups:\n      - cn: G\n        members: [\"CN=x,=broken\"]\n");
-    check(&yaml, 5, 19, &["'CN=x,=broken' is not a distinguished name", "expected an attribute type"]);
+    check(
+        &yaml,
+        5,
+        19,
+        &[
+            "'CN=x,=broken' is not a distinguished name",
+            "expected an attribute type",
+        ],
+    );
 }
 
 #[test]
 fn bad_read_scope() {
     let yaml = format!("{HEAD}    users:\n      - cn: svc\n        readScopes: [\"OU=Nowhere,DC=corp,DC=example,DC=test\"]\n");
-    check(&yaml, 5, 22, &["read scope 'OU=Nowhere,DC=corp,DC=example,DC=test' does not exist"]);
+    check(
+        &yaml,
+        5,
+        22,
+        &["read scope 'OU=Nowhere,DC=corp,DC=example,DC=test' does not exist"],
+    );
 }
 
 #[test]
 fn bad_filter() {
     let yaml = format!("{HEAD}    dynamicLists:\n      - cn: L\n        filter: \"(&(mail=*)\"\n");
-    check(&yaml, 5, 9, &["bad filter '(&(mail=*)'", "unbalanced parentheses"]);
+    check(
+        &yaml,
+        5,
+        9,
+        &["bad filter '(&(mail=*)'", "unbalanced parentheses"],
+    );
 }
 
 #[test]
 fn bad_guid_and_domain_name() {
-    check(&format!("{HEAD}    users:\n      - {{ cn: a, objectGUID: nope }}\n"), 4, 18, &["'nope' is not a GUID"]);
-    check("domains:\n  - dns: \"bad domain\"\n", 2, 5, &["'bad domain' is not a DNS domain name"]);
+    check(
+        &format!("{HEAD}    users:\n      - {{ cn: a, objectGUID: nope }}\n"),
+        4,
+        18,
+        &["'nope' is not a GUID"],
+    );
+    check(
+        "domains:\n  - dns: \"bad domain\"\n",
+        2,
+        5,
+        &["'bad domain' is not a DNS domain name"],
+    );
 }
 
 #[test]
@@ -102,9 +172,20 @@ fn all_problems_of_a_file_at_once() {
     let ps = problems(&yaml);
     let lines: Vec<String> = ps.iter().map(ToString::to_string).collect();
     assert_eq!(ps.len(), 4, "{lines:#?}");
-    assert!(lines.iter().all(|l| l.starts_with("bad.yaml:")), "{lines:#?}");
-    for needle in ["'dup' is already in use", "'ghost' points nowhere", "'phantom' points nowhere", "bad filter '((('"] {
-        assert!(lines.iter().any(|l| l.contains(needle)), "missing {needle}: {lines:#?}");
+    assert!(
+        lines.iter().all(|l| l.starts_with("bad.yaml:")),
+        "{lines:#?}"
+    );
+    for needle in [
+        "'dup' is already in use",
+        "'ghost' points nowhere",
+        "'phantom' points nowhere",
+        "bad filter '((('",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.contains(needle)),
+            "missing {needle}: {lines:#?}"
+        );
     }
 }
 
@@ -113,17 +194,39 @@ fn check_command_exits_non_zero_and_prints_places() {
     let dir = std::env::temp_dir().join(format!("fake-dc-check-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.yaml");
-    std::fs::write(&bad, format!("{HEAD}    groups:\n      - {{ cn: G, members: [ghost] }}\n")).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fake-dc")).arg("check").arg(&dir).output().unwrap();
+    std::fs::write(
+        &bad,
+        format!("{HEAD}    groups:\n      - {{ cn: G, members: [ghost] }}\n"),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fake-dc"))
+        .arg("check")
+        .arg(&dir)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{stdout}{stderr}");
-    assert!(stderr.contains(&format!("{}:4:28: member 'ghost' points nowhere", bad.display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:4:28: member 'ghost' points nowhere",
+            bad.display()
+        )),
+        "{stderr}"
+    );
     assert!(stdout.contains("1 fixtures checked, 1 failed"), "{stdout}");
     let good = std::process::Command::new(env!("CARGO_BIN_EXE_fake-dc"))
-        .args(["check", "../fixtures/small-org.yaml", "../fixtures/two-domain-forest.yaml"])
+        .args([
+            "check",
+            "../fixtures/small-org.yaml",
+            "../fixtures/two-domain-forest.yaml",
+        ])
         .output()
         .unwrap();
-    assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

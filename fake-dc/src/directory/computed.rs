@@ -34,8 +34,16 @@ fn one(s: impl Into<String>) -> Values<'static> {
 
 /// Computed attributes every entry has (non-constructed ones are returned for `*`).
 const COMMON: &[&str] = &[
-    "objectClass", "distinguishedName", "name", "objectGUID", "objectCategory", "instanceType",
-    "whenCreated", "whenChanged", "uSNCreated", "uSNChanged",
+    "objectClass",
+    "distinguishedName",
+    "name",
+    "objectGUID",
+    "objectCategory",
+    "instanceType",
+    "whenCreated",
+    "whenChanged",
+    "uSNCreated",
+    "uSNChanged",
 ];
 
 impl Directory {
@@ -48,10 +56,18 @@ impl Directory {
         let lower = attr.to_ascii_lowercase();
         match lower.as_str() {
             "objectclass" => Values::Computed(
-                e.kind.object_classes().iter().map(|c| c.as_bytes().to_vec()).collect(),
+                e.kind
+                    .object_classes()
+                    .iter()
+                    .map(|c| c.as_bytes().to_vec())
+                    .collect(),
             ),
             "structuralobjectclass" => Values::Computed(
-                e.kind.object_classes().iter().map(|c| c.as_bytes().to_vec()).collect(),
+                e.kind
+                    .object_classes()
+                    .iter()
+                    .map(|c| c.as_bytes().to_vec())
+                    .collect(),
             ),
             "distinguishedname" => one(self.dn(id).to_string()),
             "name" => one(e.rdn.value()),
@@ -76,16 +92,24 @@ impl Directory {
                 one(e.sid.as_ref().map_or(0, |s| s.rid()).to_string())
             }
             "canonicalname" => one(self.canonical_name(id)),
-            "parentguid" => Values::Computed(e.parent.map(|p| self.entry(p).guid.0.to_vec()).into_iter().collect()),
+            "parentguid" => Values::Computed(
+                e.parent
+                    .map(|p| self.entry(p).guid.0.to_vec())
+                    .into_iter()
+                    .collect(),
+            ),
             "msds-user-account-control-computed"
                 if matches!(e.kind, ObjectKind::User | ObjectKind::Computer) =>
             {
                 one(self.computed_uac(id).to_string())
             }
             "isdeleted" if e.deleted => one("TRUE"),
-            "lastknownparent" if e.deleted => {
-                Values::Computed(e.last_known_parent.map(|p| self.dn(p).to_string().into_bytes()).into_iter().collect())
-            }
+            "lastknownparent" if e.deleted => Values::Computed(
+                e.last_known_parent
+                    .map(|p| self.dn(p).to_string().into_bytes())
+                    .into_iter()
+                    .collect(),
+            ),
             "tokengroups" => Values::Computed(self.token_groups(id)),
             _ => {
                 if e.rdn.attr().eq_ignore_ascii_case(attr) {
@@ -187,7 +211,9 @@ impl Directory {
     /// Locked out: a non-zero `lockoutTime`. fake-dc models a lockout duration of "until an
     /// administrator unlocks", so a lock never lapses on its own during a test.
     pub fn is_locked_out(&self, id: EntryId) -> bool {
-        self.entry(id).get_int("lockoutTime").is_some_and(|t| t != 0)
+        self.entry(id)
+            .get_int("lockoutTime")
+            .is_some_and(|t| t != 0)
     }
 
     /// The password is older than the domain's maximum age (42 days, AD's default), and the
@@ -248,7 +274,11 @@ impl Directory {
             }
         }
         seen.into_iter()
-            .filter(|g| self.entry(*g).get_int("groupType").unwrap_or(0) as i32 & schema::group_type::SECURITY != 0)
+            .filter(|g| {
+                self.entry(*g).get_int("groupType").unwrap_or(0) as i32
+                    & schema::group_type::SECURITY
+                    != 0
+            })
             .filter_map(|g| self.entry(g).sid.as_ref().map(|s| s.to_bytes()))
             .collect()
     }

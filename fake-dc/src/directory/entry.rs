@@ -24,7 +24,10 @@ pub struct Guid(pub [u8; 16]);
 impl Guid {
     /// Parses the string form `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (mixed-endian as AD prints it).
     pub fn parse(s: &str) -> Option<Guid> {
-        let hex: String = s.trim_matches(|c| c == '{' || c == '}').split('-').collect();
+        let hex: String = s
+            .trim_matches(|c| c == '{' || c == '}')
+            .split('-')
+            .collect();
         if hex.len() != 32 || s.trim_matches(|c| c == '{' || c == '}').len() != 36 {
             return None;
         }
@@ -130,7 +133,10 @@ impl Sid {
 
     /// Parses `S-1-5-21-…`.
     pub fn parse(s: &str) -> Option<Sid> {
-        let mut parts = s.strip_prefix("S-1-").or_else(|| s.strip_prefix("s-1-"))?.split('-');
+        let mut parts = s
+            .strip_prefix("S-1-")
+            .or_else(|| s.strip_prefix("s-1-"))?
+            .split('-');
         let authority = parts.next()?.parse().ok()?;
         let sub: Option<Vec<u32>> = parts.map(|p| p.parse().ok()).collect();
         let sub = sub?;
@@ -211,7 +217,9 @@ impl Entry {
 
     /// The first stored value as a string.
     pub fn get_str(&self, name: &str) -> Option<&str> {
-        self.get(name)?.first().and_then(|v| std::str::from_utf8(v).ok())
+        self.get(name)?
+            .first()
+            .and_then(|v| std::str::from_utf8(v).ok())
     }
 
     /// The first stored value as an integer.
@@ -235,7 +243,9 @@ mod tests {
 
     #[test]
     fn guid_string_form_is_mixed_endian() {
-        let g = Guid([0x78, 0x56, 0x34, 0x12, 0x34, 0x12, 0x78, 0x56, 1, 2, 3, 4, 5, 6, 7, 8]);
+        let g = Guid([
+            0x78, 0x56, 0x34, 0x12, 0x34, 0x12, 0x78, 0x56, 1, 2, 3, 4, 5, 6, 7, 8,
+        ]);
         assert_eq!(g.to_string(), "12345678-1234-5678-0102-030405060708");
         assert_eq!(Guid::parse(&g.to_string()), Some(g));
         assert_eq!(Guid::parse("not-a-guid"), None);

@@ -83,7 +83,9 @@ pub fn parse_generalized_time(s: &str) -> Option<i64> {
     let s = s.trim();
     let digits = |r: std::ops::Range<usize>| -> Option<i64> {
         let part = s.get(r)?;
-        part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse().ok())?
+        part.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| part.parse().ok())?
     };
     let year = digits(0..4)? as i32;
     let month = digits(4..6)? as u8;
@@ -127,9 +129,18 @@ mod tests {
     fn times_round_trip() {
         let t = 1_795_300_000;
         assert_eq!(parse_generalized_time(&generalized_time(t)), Some(t));
-        assert_eq!(parse_generalized_time("20261121224348Z"), parse_generalized_time("20261121224348.0Z"));
-        assert_eq!(parse_generalized_time("202611212243Z").map(|x| x % 60), Some(0));
-        assert_eq!(parse_generalized_time("20261121224348+0100"), parse_generalized_time("20261121214348Z"));
+        assert_eq!(
+            parse_generalized_time("20261121224348Z"),
+            parse_generalized_time("20261121224348.0Z")
+        );
+        assert_eq!(
+            parse_generalized_time("202611212243Z").map(|x| x % 60),
+            Some(0)
+        );
+        assert_eq!(
+            parse_generalized_time("20261121224348+0100"),
+            parse_generalized_time("20261121214348Z")
+        );
         assert_eq!(parse_generalized_time("garbage"), None);
         assert_eq!(unix_from_filetime(filetime_from_unix(t)), t);
     }

@@ -14,10 +14,10 @@ mod mutate;
 
 pub use computed::Values;
 pub use entry::{Attr, Entry, EntryId, Guid, Sid};
-pub use ids::{filetime_from_unix, generalized_time, parse_generalized_time, FILETIME_NEVER};
-pub use mutate::{DirError, ModOp, Modification, NewEntry};
-pub(crate) use mutate::{decode_unicode_pwd, values_equal};
 pub(crate) use ids::derive_domain_sid as ids_domain_sid;
+pub use ids::{filetime_from_unix, generalized_time, parse_generalized_time, FILETIME_NEVER};
+pub(crate) use mutate::{decode_unicode_pwd, values_equal};
+pub use mutate::{DirError, ModOp, Modification, NewEntry};
 
 use std::collections::BTreeSet;
 
@@ -30,7 +30,12 @@ use crate::dn::{fold_case, Dn, Rdn};
 use crate::schema::ObjectKind;
 
 /// Attributes whose values are indexed for equality lookups.
-pub const INDEXED: &[&str] = &["mail", "proxyAddresses", "sAMAccountName", "userPrincipalName"];
+pub const INDEXED: &[&str] = &[
+    "mail",
+    "proxyAddresses",
+    "sAMAccountName",
+    "userPrincipalName",
+];
 
 /// Where the time comes from: the system clock, or a fixed value for reproducible tests.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -111,7 +116,10 @@ impl Directory {
             dn_index: HashMap::default(),
             guid_index: HashMap::default(),
             sid_index: HashMap::default(),
-            value_index: INDEXED.iter().map(|a| (a.to_ascii_lowercase(), HashMap::default())).collect(),
+            value_index: INDEXED
+                .iter()
+                .map(|a| (a.to_ascii_lowercase(), HashMap::default()))
+                .collect(),
             class_index: HashMap::default(),
             domains: Vec::new(),
             configuration: None,
@@ -251,7 +259,10 @@ impl Directory {
 
     /// Live entries of a kind, in id order.
     pub fn of_kind(&self, kind: ObjectKind) -> impl Iterator<Item = EntryId> + '_ {
-        self.class_index.get(&kind).into_iter().flat_map(|s| s.iter().copied())
+        self.class_index
+            .get(&kind)
+            .into_iter()
+            .flat_map(|s| s.iter().copied())
     }
 
     /// The live entries at and below `base` (or only at `base`, or only its children),
@@ -451,7 +462,10 @@ impl Directory {
         }
         let (user, suffix) = upn.rsplit_once('@')?;
         let domain = self.domains.iter().find(|d| {
-            d.dns_name.eq_ignore_ascii_case(suffix) || d.upn_suffixes.iter().any(|s| s.eq_ignore_ascii_case(suffix))
+            d.dns_name.eq_ignore_ascii_case(suffix)
+                || d.upn_suffixes
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(suffix))
         })?;
         self.by_sam(domain.head, user)
     }

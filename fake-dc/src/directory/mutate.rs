@@ -48,10 +48,14 @@ impl DirError {
     pub fn result_code(&self) -> u32 {
         match self {
             DirError::NoSuchObject { .. } => 32,
-            DirError::EntryExists { .. } | DirError::SamAccountNameInUse { .. } | DirError::MemberExists { .. } => 68,
+            DirError::EntryExists { .. }
+            | DirError::SamAccountNameInUse { .. }
+            | DirError::MemberExists { .. } => 68,
             DirError::UpnInUse { .. } | DirError::SingleValued { .. } => 19,
             DirError::NotAllowedOnNonLeaf { .. } => 66,
-            DirError::NotAMember { .. } | DirError::ReadOnlyAttribute { .. } | DirError::UnwillingToPerform { .. } => 53,
+            DirError::NotAMember { .. }
+            | DirError::ReadOnlyAttribute { .. }
+            | DirError::UnwillingToPerform { .. } => 53,
             DirError::ValueExists { .. } => 20,
             DirError::NoSuchValue { .. } => 16,
             DirError::InvalidValue { .. } => 21,
@@ -161,8 +165,10 @@ impl NewEntry {
 
     /// Adds a string-valued attribute.
     pub fn with(mut self, attr: &str, values: &[&str]) -> Self {
-        self.attrs
-            .push((attr.to_string(), values.iter().map(|v| v.as_bytes().to_vec()).collect()));
+        self.attrs.push((
+            attr.to_string(),
+            values.iter().map(|v| v.as_bytes().to_vec()).collect(),
+        ));
         self
     }
 }
@@ -170,9 +176,21 @@ impl NewEntry {
 /// Attributes a client may never write: they are computed or are back-links.
 fn is_read_only(attr: &str) -> bool {
     const FIXED: &[&str] = &[
-        "memberOf", "objectGUID", "objectSid", "distinguishedName", "uSNCreated", "uSNChanged",
-        "whenCreated", "whenChanged", "objectCategory", "sAMAccountType", "instanceType",
-        "isDeleted", "lastKnownParent", "name", "objectClass",
+        "memberOf",
+        "objectGUID",
+        "objectSid",
+        "distinguishedName",
+        "uSNCreated",
+        "uSNChanged",
+        "whenCreated",
+        "whenChanged",
+        "objectCategory",
+        "sAMAccountType",
+        "instanceType",
+        "isDeleted",
+        "lastKnownParent",
+        "name",
+        "objectClass",
     ];
     FIXED.iter().any(|a| a.eq_ignore_ascii_case(attr))
         || schema::attribute(attr).is_some_and(|d| d.constructed)
@@ -182,7 +200,10 @@ impl Directory {
     fn no_such_object(&self, dn: &Dn) -> DirError {
         DirError::NoSuchObject {
             dn: dn.to_string(),
-            best_match: self.best_match(dn).map(|id| self.dn(id).to_string()).unwrap_or_default(),
+            best_match: self
+                .best_match(dn)
+                .map(|id| self.dn(id).to_string())
+                .unwrap_or_default(),
         }
     }
 
@@ -201,7 +222,9 @@ impl Directory {
         key.push_str(&self.dn_key(new.parent));
         let dn_text = || self.dn(new.parent).child(new.rdn.clone());
         if self.lookup_key(&key).is_some() {
-            return Err(DirError::EntryExists { dn: dn_text().to_string() });
+            return Err(DirError::EntryExists {
+                dn: dn_text().to_string(),
+            });
         }
         if self.entry(new.parent).deleted {
             return Err(self.no_such_object(&dn_text()));
@@ -209,13 +232,17 @@ impl Directory {
         let head = self.naming_context(new.parent);
         let mut attrs: Vec<Attr> = Vec::new();
         for (name, values) in new.attrs {
-            if name.eq_ignore_ascii_case("objectClass") || name.eq_ignore_ascii_case(new.rdn.attr()) {
+            if name.eq_ignore_ascii_case("objectClass") || name.eq_ignore_ascii_case(new.rdn.attr())
+            {
                 continue; // derived from the kind and the RDN
             }
             if values.is_empty() {
                 continue;
             }
-            if is_read_only(&name) || name.eq_ignore_ascii_case("member") || name.eq_ignore_ascii_case("unicodePwd") {
+            if is_read_only(&name)
+                || name.eq_ignore_ascii_case("member")
+                || name.eq_ignore_ascii_case("unicodePwd")
+            {
                 return Err(DirError::ReadOnlyAttribute { attr: name });
             }
             if schema::attribute(&name).is_some_and(|d| d.single) && values.len() > 1 {
@@ -224,7 +251,10 @@ impl Directory {
             let interned = self.intern(&name);
             match attrs.iter_mut().find(|a| a.name == interned) {
                 Some(a) => a.values.extend(values),
-                None => attrs.push(Attr { name: interned, values }),
+                None => attrs.push(Attr {
+                    name: interned,
+                    values,
+                }),
             }
         }
         let get = |attrs: &[Attr], n: &str| -> Option<String> {
@@ -246,15 +276,25 @@ impl Directory {
             sid = Some(domain.sid.with_rid(domain.next_rid));
             domain.next_rid += 1;
         }
-        if matches!(new.kind, ObjectKind::User | ObjectKind::Computer | ObjectKind::Group) {
+        if matches!(
+            new.kind,
+            ObjectKind::User | ObjectKind::Computer | ObjectKind::Group
+        ) {
             let sam = match get(&attrs, "sAMAccountName") {
                 Some(s) => s,
                 None => {
                     // AD invents a name like `$L31000-ABCDEF` when none is given.
                     let rid = sid.as_ref().map_or(0, Sid::rid);
-                    let generated = format!("${:06X}-{:08X}", rid, ids::hash64(self.seed, &[key.as_bytes()]) as u32);
+                    let generated = format!(
+                        "${:06X}-{:08X}",
+                        rid,
+                        ids::hash64(self.seed, &[key.as_bytes()]) as u32
+                    );
                     let name = self.intern("sAMAccountName");
-                    attrs.push(Attr { name, values: vec![generated.clone().into_bytes()] });
+                    attrs.push(Attr {
+                        name,
+                        values: vec![generated.clone().into_bytes()],
+                    });
                     generated
                 }
             };
@@ -263,7 +303,10 @@ impl Directory {
             }
         }
         if let Some(upn) = get(&attrs, "userPrincipalName") {
-            if self.by_value("userPrincipalName", &upn).is_some_and(|ids| !ids.is_empty()) {
+            if self
+                .by_value("userPrincipalName", &upn)
+                .is_some_and(|ids| !ids.is_empty())
+            {
                 return Err(DirError::UpnInUse { upn });
             }
         }
@@ -276,27 +319,47 @@ impl Directory {
                     schema::uac::NORMAL_ACCOUNT
                 } else {
                     // AD's 546: a normal account, disabled, no password required.
-                    schema::uac::NORMAL_ACCOUNT | schema::uac::ACCOUNTDISABLE | schema::uac::PASSWD_NOTREQD
+                    schema::uac::NORMAL_ACCOUNT
+                        | schema::uac::ACCOUNTDISABLE
+                        | schema::uac::PASSWD_NOTREQD
                 };
                 defaults.push(("userAccountControl", uac.to_string()));
-                defaults.push(("primaryGroupID", if new.kind == ObjectKind::Computer { "515" } else { "513" }.into()));
+                defaults.push((
+                    "primaryGroupID",
+                    if new.kind == ObjectKind::Computer {
+                        "515"
+                    } else {
+                        "513"
+                    }
+                    .into(),
+                ));
                 defaults.push(("accountExpires", ids::FILETIME_NEVER.to_string()));
                 defaults.push(("pwdLastSet", "0".into()));
             }
             ObjectKind::Group => {
-                defaults.push(("groupType", (schema::group_type::GLOBAL | schema::group_type::SECURITY).to_string()));
+                defaults.push((
+                    "groupType",
+                    (schema::group_type::GLOBAL | schema::group_type::SECURITY).to_string(),
+                ));
             }
             _ => {}
         }
         for (name, value) in defaults {
             if get(&attrs, name).is_none() {
                 let name = self.intern(name);
-                attrs.push(Attr { name, values: vec![value.into_bytes()] });
+                attrs.push(Attr {
+                    name,
+                    values: vec![value.into_bytes()],
+                });
             }
         }
-        let guid = new.guid.unwrap_or_else(|| ids::derive_guid(self.seed, &key));
+        let guid = new
+            .guid
+            .unwrap_or_else(|| ids::derive_guid(self.seed, &key));
         if self.guid_index.contains_key(&guid) {
-            return Err(DirError::EntryExists { dn: format!("<GUID={guid}>") });
+            return Err(DirError::EntryExists {
+                dn: format!("<GUID={guid}>"),
+            });
         }
         let usn = self.next_usn();
         let now = self.now();
@@ -327,7 +390,11 @@ impl Directory {
         let usn = self.next_usn();
         let now = self.now();
         let mut rdns = dn.rdns.clone();
-        let rdn = if rdns.is_empty() { Rdn::new("DC", "") } else { rdns.remove(0) };
+        let rdn = if rdns.is_empty() {
+            Rdn::new("DC", "")
+        } else {
+            rdns.remove(0)
+        };
         let guid = ids::derive_guid(self.seed, &dn.key());
         let entry = Entry {
             rdn,
@@ -372,7 +439,9 @@ impl Directory {
             });
         }
         if self.entry(group).kind != ObjectKind::Group {
-            return Err(DirError::ObjectClassViolation { reason: format!("{} is not a group", self.dn(group)) });
+            return Err(DirError::ObjectClassViolation {
+                reason: format!("{} is not a group", self.dn(group)),
+            });
         }
         self.entry_mut(group).members.push(member);
         self.entry_mut(member).member_of.push(group);
@@ -398,7 +467,12 @@ impl Directory {
 
     /// Applies LDAP-style modifications to one entry, all or nothing.
     /// `encrypted` says whether the change came over TLS (AD refuses `unicodePwd` otherwise).
-    pub fn modify(&mut self, id: EntryId, mods: &[Modification], encrypted: bool) -> Result<(), DirError> {
+    pub fn modify(
+        &mut self,
+        id: EntryId,
+        mods: &[Modification],
+        encrypted: bool,
+    ) -> Result<(), DirError> {
         // Validate everything first so a refusal leaves the entry untouched.
         let mut member_adds = Vec::new();
         let mut member_removes = Vec::new();
@@ -452,15 +526,20 @@ impl Directory {
                 }
                 continue;
             }
-            if attr.eq_ignore_ascii_case("unicodePwd") || attr.eq_ignore_ascii_case("userPassword") {
+            if attr.eq_ignore_ascii_case("unicodePwd") || attr.eq_ignore_ascii_case("userPassword")
+            {
                 if !encrypted {
-                    return Err(DirError::UnwillingToPerform { reason: "unicodePwd needs an encrypted connection".into() });
+                    return Err(DirError::UnwillingToPerform {
+                        reason: "unicodePwd needs an encrypted connection".into(),
+                    });
                 }
                 new_password = m.values.last().map(|v| decode_unicode_pwd(v));
                 continue;
             }
             if is_read_only(attr) || attr.eq_ignore_ascii_case(scratch.rdn.attr()) {
-                return Err(DirError::ReadOnlyAttribute { attr: attr.to_string() });
+                return Err(DirError::ReadOnlyAttribute {
+                    attr: attr.to_string(),
+                });
             }
             let name = self.intern(attr);
             let pos = scratch.attrs.iter().position(|a| a.name == name);
@@ -469,21 +548,28 @@ impl Directory {
                     let a = match pos {
                         Some(p) => &mut scratch.attrs[p],
                         None => {
-                            scratch.attrs.push(Attr { name: name.clone(), values: Vec::new() });
+                            scratch.attrs.push(Attr {
+                                name: name.clone(),
+                                values: Vec::new(),
+                            });
                             let last = scratch.attrs.len() - 1;
                             &mut scratch.attrs[last]
                         }
                     };
                     for v in &m.values {
                         if a.values.iter().any(|x| values_equal(attr, x, v)) {
-                            return Err(DirError::ValueExists { attr: attr.to_string() });
+                            return Err(DirError::ValueExists {
+                                attr: attr.to_string(),
+                            });
                         }
                         a.values.push(v.clone());
                     }
                 }
                 ModOp::Delete => {
                     let Some(p) = pos else {
-                        return Err(DirError::NoSuchValue { attr: attr.to_string() });
+                        return Err(DirError::NoSuchValue {
+                            attr: attr.to_string(),
+                        });
                     };
                     if m.values.is_empty() {
                         scratch.attrs.remove(p);
@@ -493,7 +579,9 @@ impl Directory {
                             let before = a.values.len();
                             a.values.retain(|x| !values_equal(attr, x, v));
                             if a.values.len() == before {
-                                return Err(DirError::NoSuchValue { attr: attr.to_string() });
+                                return Err(DirError::NoSuchValue {
+                                    attr: attr.to_string(),
+                                });
                             }
                         }
                         if scratch.attrs[p].values.is_empty() {
@@ -506,26 +594,41 @@ impl Directory {
                         scratch.attrs.remove(p);
                     }
                     if !m.values.is_empty() {
-                        scratch.attrs.push(Attr { name: name.clone(), values: m.values.clone() });
+                        scratch.attrs.push(Attr {
+                            name: name.clone(),
+                            values: m.values.clone(),
+                        });
                     }
                 }
             }
             if schema::attribute(attr).is_some_and(|d| d.single)
-                && scratch.attrs.iter().any(|a| a.name == name && a.values.len() > 1)
+                && scratch
+                    .attrs
+                    .iter()
+                    .any(|a| a.name == name && a.values.len() > 1)
             {
-                return Err(DirError::SingleValued { attr: attr.to_string() });
+                return Err(DirError::SingleValued {
+                    attr: attr.to_string(),
+                });
             }
         }
         // Uniqueness checks against the rest of the domain / forest.
         let head = self.naming_context(id);
         if let Some(sam) = scratch.get_str("sAMAccountName") {
             if self.by_sam(head, sam).is_some_and(|other| other != id) {
-                return Err(DirError::SamAccountNameInUse { name: sam.to_string() });
+                return Err(DirError::SamAccountNameInUse {
+                    name: sam.to_string(),
+                });
             }
         }
         if let Some(upn) = scratch.get_str("userPrincipalName") {
-            if self.by_value("userPrincipalName", upn).is_some_and(|ids| ids.iter().any(|o| *o != id)) {
-                return Err(DirError::UpnInUse { upn: upn.to_string() });
+            if self
+                .by_value("userPrincipalName", upn)
+                .is_some_and(|ids| ids.iter().any(|o| *o != id))
+            {
+                return Err(DirError::UpnInUse {
+                    upn: upn.to_string(),
+                });
             }
         }
         self.unindex(id);
@@ -563,14 +666,25 @@ impl Directory {
     /// `CN=Deleted Objects`, `isDeleted`, `lastKnownParent`, links removed and most
     /// attributes stripped (objectSid and sAMAccountName are kept).
     pub fn delete(&mut self, id: EntryId) -> Result<(), DirError> {
-        if self.entry(id).children.iter().any(|c| !self.entry(*c).deleted) {
-            return Err(DirError::NotAllowedOnNonLeaf { dn: self.dn(id).to_string() });
+        if self
+            .entry(id)
+            .children
+            .iter()
+            .any(|c| !self.entry(*c).deleted)
+        {
+            return Err(DirError::NotAllowedOnNonLeaf {
+                dn: self.dn(id).to_string(),
+            });
         }
         let Some(graveyard) = self.domain_of(id).map(|d| d.deleted_objects) else {
-            return Err(DirError::UnwillingToPerform { reason: "only domain objects can be deleted".into() });
+            return Err(DirError::UnwillingToPerform {
+                reason: "only domain objects can be deleted".into(),
+            });
         };
         if self.entry(id).parent.is_none() || id == graveyard {
-            return Err(DirError::UnwillingToPerform { reason: "a naming context head cannot be deleted".into() });
+            return Err(DirError::UnwillingToPerform {
+                reason: "a naming context head cannot be deleted".into(),
+            });
         }
         for g in self.entry(id).member_of.clone() {
             self.remove_member(g, id)?;
@@ -604,12 +718,22 @@ impl Directory {
 
     /// Renames and/or moves an entry (LDAP modify DN). Everything below it moves along;
     /// identity (objectGUID) is kept.
-    pub fn rename(&mut self, id: EntryId, new_rdn: Rdn, new_parent: Option<EntryId>) -> Result<(), DirError> {
-        let parent = new_parent.or(self.entry(id).parent).ok_or_else(|| DirError::UnwillingToPerform {
-            reason: "a naming context head cannot be renamed".into(),
-        })?;
+    pub fn rename(
+        &mut self,
+        id: EntryId,
+        new_rdn: Rdn,
+        new_parent: Option<EntryId>,
+    ) -> Result<(), DirError> {
+        let parent =
+            new_parent
+                .or(self.entry(id).parent)
+                .ok_or_else(|| DirError::UnwillingToPerform {
+                    reason: "a naming context head cannot be renamed".into(),
+                })?;
         if self.is_within(parent, id) {
-            return Err(DirError::UnwillingToPerform { reason: "cannot move an object below itself".into() });
+            return Err(DirError::UnwillingToPerform {
+                reason: "cannot move an object below itself".into(),
+            });
         }
         if self.naming_context(parent) != self.naming_context(id) {
             return Err(DirError::UnwillingToPerform {
@@ -619,7 +743,9 @@ impl Directory {
         let new_dn = self.dn(parent).child(new_rdn.clone());
         if let Some(existing) = self.lookup(&new_dn) {
             if existing != id {
-                return Err(DirError::EntryExists { dn: new_dn.to_string() });
+                return Err(DirError::EntryExists {
+                    dn: new_dn.to_string(),
+                });
             }
         }
         let old_key = self.dn(id).key();
@@ -651,7 +777,10 @@ impl Directory {
 /// plain UTF-8 too, which is what test clients tend to send.
 pub(crate) fn decode_unicode_pwd(v: &[u8]) -> String {
     if v.len().is_multiple_of(2) && v.len() >= 4 && v[1] == 0 {
-        let units: Vec<u16> = v.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        let units: Vec<u16> = v
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
         let s = String::from_utf16_lossy(&units);
         return s.trim_matches('"').to_string();
     }
@@ -669,6 +798,9 @@ pub(crate) fn values_equal(attr: &str, a: &[u8], b: &[u8]) -> bool {
             (Ok(x), Ok(y)) => x.key() == y.key(),
             _ => a == b,
         },
-        _ => crate::dn::fold_case(&String::from_utf8_lossy(a)) == crate::dn::fold_case(&String::from_utf8_lossy(b)),
+        _ => {
+            crate::dn::fold_case(&String::from_utf8_lossy(a))
+                == crate::dn::fold_case(&String::from_utf8_lossy(b))
+        }
     }
 }

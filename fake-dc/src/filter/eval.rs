@@ -46,15 +46,36 @@ pub enum Prepared {
     Not(Box<Prepared>),
     True,
     False,
-    Equal { attr: String, syntax: Syntax, key: Key },
-    ObjectClass(String),
-    Category(String),
+    Equal {
+        attr: String,
+        syntax: Syntax,
+        key: Key,
+    },
+    /// objectClass / objectCategory equality, resolved to the kinds that satisfy it.
+    Kinds(Vec<ObjectKind>),
     Present(String),
-    Substrings { attr: String, initial: Option<String>, any: Vec<String>, final_: Option<String> },
-    Order { attr: String, syntax: Syntax, key: Key, greater: bool },
-    Bits { attr: String, mask: u32, all: bool },
+    Substrings {
+        attr: String,
+        initial: Option<String>,
+        any: Vec<String>,
+        final_: Option<String>,
+    },
+    Order {
+        attr: String,
+        syntax: Syntax,
+        key: Key,
+        greater: bool,
+    },
+    Bits {
+        attr: String,
+        mask: u32,
+        all: bool,
+    },
     InSet(BTreeSet<EntryId>),
-    DnAttr { attr: Option<String>, value: String },
+    DnAttr {
+        attr: Option<String>,
+        value: String,
+    },
 }
 
 fn text(v: &[u8]) -> String {
@@ -97,7 +118,9 @@ fn value_key(syntax: Syntax, v: &[u8]) -> Key {
             .and_then(parse_generalized_time)
             .map_or(Key::Never, Key::Time),
         Syntax::Binary => Key::Bytes(v.to_vec()),
-        Syntax::Dn => Dn::parse(&String::from_utf8_lossy(v)).map_or(Key::Never, |d| Key::Dn(d.key())),
+        Syntax::Dn => {
+            Dn::parse(&String::from_utf8_lossy(v)).map_or(Key::Never, |d| Key::Dn(d.key()))
+        }
         Syntax::String | Syntax::Boolean => Key::Text(text(v)),
     }
 }
@@ -131,9 +154,11 @@ impl Directory {
         match filter {
             Filter::And(fs) | Filter::Or(fs) => fs.iter().try_for_each(Directory::validate_filter),
             Filter::Not(f) => Directory::validate_filter(f),
-            Filter::Extensible(Extensible { rule: Some(rule), value, .. })
-                if rule == BIT_AND || rule == BIT_OR =>
-            {
+            Filter::Extensible(Extensible {
+                rule: Some(rule),
+                value,
+                ..
+            }) if rule == BIT_AND || rule == BIT_OR => {
                 if int(value).is_none() {
                     return Err(FilterError::NotAnInteger {
                         rule: rule.clone(),
@@ -152,7 +177,9 @@ impl Directory {
             Filter::And(fs) => Prepared::And(fs.iter().map(|f| self.prepare(f)).collect()),
             Filter::Or(fs) => Prepared::Or(fs.iter().map(|f| self.prepare(f)).collect()),
             Filter::Not(f) => Prepared::Not(Box::new(self.prepare(f))),
-            Filter::Equality(attr, v) | Filter::Approx(attr, v) => self.prepare_equality(base_attr(attr), v),
+            Filter::Equality(attr, v) | Filter::Approx(attr, v) => {
+                self.prepare_equality(base_attr(attr), v)
+            }
             Filter::Present(attr) => {
                 let attr = base_attr(attr);
                 if attr.eq_ignore_ascii_case("objectClass") {
@@ -161,7 +188,14 @@ impl Directory {
                     Prepared::Present(attr.to_string())
                 }
             }
-            Filter::Substrings(attr, Substrings { initial, any, final_ }) => Prepared::Substrings {
+            Filter::Substrings(
+                attr,
+                Substrings {
+                    initial,
+                    any,
+                    final_,
+                },
+            ) => Prepared::Substrings {
                 attr: base_attr(attr).to_string(),
                 initial: initial.as_deref().map(text),
                 any: any.iter().map(|a| text(a)).collect(),
@@ -183,7 +217,18 @@ impl Directory {
 
     fn prepare_equality(&self, attr: &str, v: &[u8]) -> Prepared {
         if attr.eq_ignore_ascii_case("objectClass") {
-            return Prepared::ObjectClass(text(v));
+            let class = text(v);
+            return Prepared::Kinds(
+                schema::ALL_KINDS
+                    .iter()
+                    .copied()
+                    .filter(|k| {
+                        k.object_classes()
+                            .iter()
+                            .any(|c| c.eq_ignore_ascii_case(&class))
+                    })
+                    .collect(),
+            );
         }
         if attr.eq_ignore_ascii_case("objectCategory") {
             let s = String::from_utf8_lossy(v);
@@ -196,7 +241,13 @@ impl Directory {
                     Err(_) => return Prepared::False,
                 },
             };
-            return Prepared::Category(category);
+            return Prepared::Kinds(
+                schema::ALL_KINDS
+                    .iter()
+                    .copied()
+                    .filter(|k| self.category_dn(k.category()).key() == category)
+                    .collect(),
+            );
         }
         let syntax = schema::syntax(attr);
         Prepared::Equal {
@@ -234,7 +285,19 @@ impl Directory {
                 }
             }
             (None, Some(a)) => self.prepare_equality(a, &ext.value),
-            (Some(rule), Some(a)) if matches!(rule.to_ascii_lowercase().as_str(), "caseignorematch" | "2.5.13.2" | "distinguishednamematch" | "2.5.13.1" | "integermatch" | "2.5.13.14" | "octetstringmatch" | "2.5.13.17") => {
+            (Some(rule), Some(a))
+                if matches!(
+                    rule.to_ascii_lowercase().as_str(),
+                    "caseignorematch"
+                        | "2.5.13.2"
+                        | "distinguishednamematch"
+                        | "2.5.13.1"
+                        | "integermatch"
+                        | "2.5.13.14"
+                        | "octetstringmatch"
+                        | "2.5.13.17"
+                ) =>
+            {
                 self.prepare_equality(a, &ext.value)
             }
             _ => Prepared::False,
@@ -260,46 +323,54 @@ impl Directory {
             Prepared::Not(p) => !self.matches(id, p),
             Prepared::True => true,
             Prepared::False => false,
-            Prepared::ObjectClass(class) => self
-                .entry(id)
-                .kind
-                .object_classes()
-                .iter()
-                .any(|c| c.eq_ignore_ascii_case(class)),
-            Prepared::Category(key) => {
-                self.category_dn(self.entry(id).kind.category()).key() == *key
-            }
+            Prepared::Kinds(kinds) => kinds.contains(&self.entry(id).kind),
             Prepared::Present(attr) => !self.values(id, attr).is_empty(),
             Prepared::Equal { attr, syntax, key } => self
                 .values(id, attr)
                 .iter()
                 .any(|v| keys_equal(&value_key(*syntax, v), key)),
-            Prepared::Substrings { attr, initial, any, final_ } => self.values(id, attr).iter().any(|v| {
+            Prepared::Substrings {
+                attr,
+                initial,
+                any,
+                final_,
+            } => self.values(id, attr).iter().any(|v| {
                 let s = text(v);
                 substring_match(&s, initial.as_deref(), any, final_.as_deref())
             }),
-            Prepared::Order { attr, syntax, key, greater } => self.values(id, attr).iter().any(|v| {
-                match keys_cmp(&value_key(*syntax, v), key) {
-                    Some(o) if *greater => o != std::cmp::Ordering::Less,
-                    Some(o) => o != std::cmp::Ordering::Greater,
-                    None => false,
-                }
-            }),
-            Prepared::Bits { attr, mask, all } => self.values(id, attr).iter().any(|v| match int(v) {
-                Some(n) => {
-                    let n = n as u32;
-                    if *all {
-                        n & mask == *mask
-                    } else {
-                        n & mask != 0
+            Prepared::Order {
+                attr,
+                syntax,
+                key,
+                greater,
+            } => {
+                self.values(id, attr)
+                    .iter()
+                    .any(|v| match keys_cmp(&value_key(*syntax, v), key) {
+                        Some(o) if *greater => o != std::cmp::Ordering::Less,
+                        Some(o) => o != std::cmp::Ordering::Greater,
+                        None => false,
+                    })
+            }
+            Prepared::Bits { attr, mask, all } => {
+                self.values(id, attr).iter().any(|v| match int(v) {
+                    Some(n) => {
+                        let n = n as u32;
+                        if *all {
+                            n & mask == *mask
+                        } else {
+                            n & mask != 0
+                        }
                     }
-                }
-                None => false,
-            }),
+                    None => false,
+                })
+            }
             Prepared::InSet(set) => set.contains(&id),
             Prepared::DnAttr { attr, value } => self.dn(id).rdns.iter().any(|rdn| {
                 rdn.avas.iter().any(|ava| {
-                    attr.as_deref().is_none_or(|a| a.eq_ignore_ascii_case(&ava.attr)) && fold_case(&ava.value) == *value
+                    attr.as_deref()
+                        .is_none_or(|a| a.eq_ignore_ascii_case(&ava.attr))
+                        && fold_case(&ava.value) == *value
                 })
             }),
         }
@@ -311,41 +382,35 @@ impl Directory {
         match p {
             Prepared::Equal { attr, key, .. } => {
                 if attr.eq_ignore_ascii_case("objectGUID") {
-                    let Key::Bytes(b) = key else { return Some(Vec::new()) };
+                    let Key::Bytes(b) = key else {
+                        return Some(Vec::new());
+                    };
                     let guid = <[u8; 16]>::try_from(b.as_slice()).ok().map(Guid);
                     return Some(guid.and_then(|g| self.by_guid(&g)).into_iter().collect());
                 }
                 if attr.eq_ignore_ascii_case("objectSid") {
-                    let Key::Bytes(b) = key else { return Some(Vec::new()) };
-                    return Some(Sid::from_bytes(b).and_then(|s| self.by_sid(&s)).into_iter().collect());
+                    let Key::Bytes(b) = key else {
+                        return Some(Vec::new());
+                    };
+                    return Some(
+                        Sid::from_bytes(b)
+                            .and_then(|s| self.by_sid(&s))
+                            .into_iter()
+                            .collect(),
+                    );
                 }
                 if self.is_indexed(attr) {
-                    let Key::Text(t) = key else { return Some(Vec::new()) };
+                    let Key::Text(t) = key else {
+                        return Some(Vec::new());
+                    };
                     let mut ids = self.by_value(attr, t)?.to_vec();
                     ids.sort();
                     return Some(ids);
                 }
                 None
             }
-            Prepared::ObjectClass(class) => {
-                let kinds: Vec<ObjectKind> = schema::ALL_KINDS
-                    .iter()
-                    .copied()
-                    .filter(|k| k.object_classes().iter().any(|c| c.eq_ignore_ascii_case(class)))
-                    .collect();
-                if kinds.len() == schema::ALL_KINDS.len() {
-                    return None; // `top`
-                }
-                Some(self.kinds_union(&kinds))
-            }
-            Prepared::Category(key) => {
-                let kinds: Vec<ObjectKind> = schema::ALL_KINDS
-                    .iter()
-                    .copied()
-                    .filter(|k| self.category_dn(k.category()).key() == *key)
-                    .collect();
-                Some(self.kinds_union(&kinds))
-            }
+            Prepared::Kinds(kinds) if kinds.len() == schema::ALL_KINDS.len() => None, // `top`
+            Prepared::Kinds(kinds) => Some(self.kinds_union(kinds)),
             Prepared::InSet(set) => Some(set.iter().copied().collect()),
             Prepared::False => Some(Vec::new()),
             Prepared::And(ps) => ps
@@ -371,7 +436,13 @@ impl Directory {
 
     /// Live entries in scope of `base` that match `filter` (tombstones only with
     /// `show_deleted`), using an index when one narrows the search.
-    pub fn search(&self, base: EntryId, scope: Scope, filter: &Filter, show_deleted: bool) -> Vec<EntryId> {
+    pub fn search(
+        &self,
+        base: EntryId,
+        scope: Scope,
+        filter: &Filter,
+        show_deleted: bool,
+    ) -> Vec<EntryId> {
         let prepared = self.prepare(filter);
         let visible = |id: EntryId| show_deleted || !self.entry(id).deleted;
         let in_scope = |id: EntryId| match scope {
@@ -390,7 +461,10 @@ impl Directory {
         }
         self.scope(base, scope)
             .into_iter()
-            .filter(|id| visible(*id) && (scope == Scope::Base || !self.hidden_by_deleted_parent(*id, show_deleted)))
+            .filter(|id| {
+                visible(*id)
+                    && (scope == Scope::Base || !self.hidden_by_deleted_parent(*id, show_deleted))
+            })
             .filter(|id| self.matches(*id, &prepared))
             .collect()
     }

@@ -1,0 +1,186 @@
+//! E-mail addresses as the sync stack compares them.
+//!
+//! Active Directory and the cloud account both treat addresses case-insensitively
+//! (`Alice@Corp.Example.Test` and `alice@corp.example.test` are one mailbox), yet reports
+//! should show what the directory wrote. [`Address`] keeps both forms and compares,
+//! orders and hashes by the normalised one only.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Why a string is not an e-mail address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    /// Nothing left after trimming.
+    #[error("address is empty")]
+    Empty,
+    /// No `@`, or nothing before or after it.
+    #[error("'{0}' is not an e-mail address: expected local-part@domain")]
+    Malformed(String),
+    /// Whitespace or a second `@` inside the address.
+    #[error("'{0}' is not an e-mail address: it contains whitespace or more than one '@'")]
+    BadCharacter(String),
+}
+
+/// An e-mail address that compares case-insensitively.
+///
+/// The check is deliberately light (one `@`, non-empty parts, no whitespace): the
+/// directory is the authority on what its addresses look like, the sync only needs a
+/// stable key and a domain to test against the registered domains.
+#[derive(Clone)]
+pub struct Address {
+    /// Lower-case form; the only thing equality, ordering and hashing look at.
+    normalized: String,
+    /// The spelling the directory (or the scenario author) used, kept for display.
+    original: String,
+}
+
+impl Address {
+    /// Parses an address, trimming surrounding whitespace.
+    pub fn parse(text: &str) -> Result<Self, AddressError> {
+        let original = text.trim();
+        if original.is_empty() {
+            return Err(AddressError::Empty);
+        }
+        if original.chars().any(char::is_whitespace) || original.matches('@').count() > 1 {
+            return Err(AddressError::BadCharacter(original.to_owned()));
+        }
+        match original.split_once('@') {
+            Some((local, domain)) if !local.is_empty() && !domain.is_empty() => Ok(Self {
+                normalized: original.to_lowercase(),
+                original: original.to_owned(),
+            }),
+            _ => Err(AddressError::Malformed(original.to_owned())),
+        }
+    }
+
+    /// The lower-case form used for comparisons.
+    pub fn normalized(&self) -> &str {
+        &self.normalized
+    }
+
+    /// The spelling as given.
+    pub fn original(&self) -> &str {
+        &self.original
+    }
+
+    /// The lower-case domain part, for matching against registered domains.
+    pub fn domain(&self) -> &str {
+        // `parse` guarantees exactly one '@'.
+        self.normalized
+            .split_once('@')
+            .map_or("", |(_, domain)| domain)
+    }
+}
+
+impl PartialEq for Address {
+    fn eq(&self, other: &Self) -> bool {
+        self.normalized == other.normalized
+    }
+}
+
+impl Eq for Address {}
+
+impl PartialOrd for Address {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Address {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.normalized.cmp(&other.normalized)
+    }
+}
+
+impl Hash for Address {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.normalized.hash(state);
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.original)
+    }
+}
+
+impl fmt::Debug for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Address({:?})", self.original)
+    }
+}
+
+impl FromStr for Address {
+    type Err = AddressError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::parse(text)
+    }
+}
+
+impl Serialize for Address {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.original)
+    }
+}
+
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(text: &str) -> Address {
+        Address::parse(text).expect("valid address")
+    }
+
+    #[test]
+    fn compares_case_insensitively_but_displays_as_given() {
+        let mixed = addr("Alice@Corp.Example.Test");
+        assert_eq!(mixed, addr("alice@corp.example.test"));
+        assert_eq!(mixed.to_string(), "Alice@Corp.Example.Test");
+        assert_eq!(mixed.normalized(), "alice@corp.example.test");
+        assert_eq!(mixed.domain(), "corp.example.test");
+    }
+
+    #[test]
+    fn trims_and_refuses_what_is_not_an_address() {
+        assert_eq!(addr("  bob@x.test ").original(), "bob@x.test");
+        assert_eq!(Address::parse("  "), Err(AddressError::Empty));
+        assert!(matches!(
+            Address::parse("bob"),
+            Err(AddressError::Malformed(_))
+        ));
+        assert!(matches!(
+            Address::parse("@x.test"),
+            Err(AddressError::Malformed(_))
+        ));
+        assert!(matches!(
+            Address::parse("a@b@c"),
+            Err(AddressError::BadCharacter(_))
+        ));
+        assert!(matches!(
+            Address::parse("a b@c"),
+            Err(AddressError::BadCharacter(_))
+        ));
+    }
+
+    #[test]
+    fn serde_round_trips_the_original_spelling() {
+        let json = serde_json::to_string(&addr("Carol@X.test")).expect("serialize");
+        assert_eq!(json, "\"Carol@X.test\"");
+        let back: Address = serde_json::from_str(&json).expect("deserialize");
+        assert_eq!(back.original(), "Carol@X.test");
+        assert!(serde_json::from_str::<Address>("\"nope\"").is_err());
+    }
+}

@@ -1,0 +1,238 @@
+//! The apply stage: diff a directory snapshot against the cloud account.
+//!
+//! [`plan`] is a pure function from (account, snapshot, settings) to a [`Plan`];
+//! [`apply`] carries a plan out; [`sync`] does both. Planning never mutates, so a run
+//! can be shown (or snapshot-tested) before it is applied, and a stopped run changes
+//! nothing by construction.
+//!
+//! # How a plan is made
+//!
+//! 1. **Directory facts** (depend on the snapshot and settings only): addresses outside
+//!    the registered domains are set aside; addresses the directory gives to two objects
+//!    are conflicts, and those objects are *held* (left as they were in the cloud).
+//! 2. **Matching**: each directory user is matched to the cloud user linked to its GUID;
+//!    failing that, to a cloud user at its primary address that is manual (converted)
+//!    or linked to an object no longer in the directory (relinked). Linked users whose
+//!    object is gone are orphans: unlinked, or removed with `delete users`.
+//! 3. **Target**: the account as it should be after the run.
+//! 4. **Cloud collisions**: if the target gives one address to two owners and one of
+//!    them is new to it (a user moving onto a manual user's address, an alias another
+//!    user still holds), the newcomer is held (or, for an alias, only the alias is left
+//!    out), reported as a conflict, and the target recomputed until nothing collides.
+//! 5. **Diff** the account against the target into sorted [`Change`]s, then the
+//!    max-unlink safety.
+//!
+//! # Decisions where SPEC is silent
+//!
+//! - Conflicts count the addresses the run would write: user primaries, user aliases
+//!   only with `link aliases` on, group addresses, contact addresses only with `sync
+//!   contacts` on. Two users sharing an alias that is never linked harm nothing.
+//! - The domain filter applies to users (primary and aliases) and group addresses, the
+//!   addresses the account receives mail for. Contacts are exempt: they are outside
+//!   addresses by nature, and filtering them would make `sync contacts` pointless. A
+//!   user whose primary is out of domain is left as it was (not unlinked: it has not
+//!   left the directory) and is not a group member. A user held by a conflict still is
+//!   a group member: its address is not in doubt, only which object owns it.
+//! - A group whose members are all out of domain has no member the account can hold
+//!   and is not a cloud group. A group's kind is fixed when it is added (AD cannot
+//!   change an object's class).
+//! - Groups that leave the directory are removed whatever `delete users` says: groups
+//!   exist only as mirrors of the directory. Directory contacts that leave are removed
+//!   too (with `sync contacts` on; with it off the sync leaves contacts alone).
+//! - Max unlink counts directory-generated users unlinked or removed (SPEC's wording);
+//!   groups and contacts do not count, but a stopped run changes nothing at all.
+//! - Only configured additional attributes are managed; values are sorted so the
+//!   directory's unordered multi-valued attributes never cause churn.
+//! - Case-only differences in an address are not changes; the cloud keeps its spelling.
+
+use std::collections::BTreeMap;
+
+use crate::account::{Account, Origin};
+use crate::address::Address;
+use crate::change::{Change, Plan};
+use crate::settings::AccountSettings;
+use crate::snapshot::DirectorySnapshot;
+
+mod diff;
+mod planner;
+
+/// Plans a run and applies it: the new account and the plan that produced it.
+pub fn sync(
+    account: &Account,
+    snapshot: &DirectorySnapshot,
+    settings: &AccountSettings,
+) -> (Account, Plan) {
+    let plan = plan(account, snapshot, settings);
+    (apply(account, &plan), plan)
+}
+
+/// Works out what a run would change, without changing anything.
+pub fn plan(account: &Account, snapshot: &DirectorySnapshot, settings: &AccountSettings) -> Plan {
+    planner::plan(account, snapshot, settings)
+}
+
+/// Carries out a plan made by [`plan`] for this account.
+///
+/// Removals go first, then every address change at once (so two users may swap
+/// addresses), then the rest in plan order. A change that does not fit the account (a
+/// plan made for another account) is skipped rather than panicking or overwriting an
+/// object; plans from [`plan`] on the same account always fit.
+pub fn apply(account: &Account, plan: &Plan) -> Account {
+    let mut next = account.clone();
+    if plan.stopped.is_some() {
+        return next;
+    }
+    for change in &plan.changes {
+        match change {
+            Change::RemoveUser { address, .. } => {
+                next.users.remove(address);
+            }
+            Change::RemoveContact { address, .. } => {
+                next.contacts.remove(address);
+            }
+            Change::RemoveGroup { guid, .. } => {
+                next.groups.remove(guid);
+            }
+            _ => {}
+        }
+    }
+    move_all(
+        &mut next.users,
+        plan.changes.iter().filter_map(|change| match change {
+            Change::ChangeUserAddress { from, to, .. } => Some((from, to)),
+            _ => None,
+        }),
+        |user, to| user.address = to,
+    );
+    move_all(
+        &mut next.contacts,
+        plan.changes.iter().filter_map(|change| match change {
+            Change::ChangeContactAddress { from, to, .. } => Some((from, to)),
+            _ => None,
+        }),
+        |contact, to| contact.address = to,
+    );
+    for change in &plan.changes {
+        apply_one(&mut next, change);
+    }
+    next
+}
+
+/// Takes every moving object out, then puts each back under its new key.
+fn move_all<'a, T>(
+    map: &mut BTreeMap<Address, T>,
+    moves: impl Iterator<Item = (&'a Address, &'a Address)>,
+    set_address: impl Fn(&mut T, Address),
+) {
+    let taken: Vec<(&Address, &Address, T)> = moves
+        .filter_map(|(from, to)| map.remove(from).map(|value| (from, to, value)))
+        .collect();
+    for (from, to, mut value) in taken {
+        let target = if map.contains_key(to) { from } else { to };
+        set_address(&mut value, target.clone());
+        map.insert(target.clone(), value);
+    }
+}
+
+fn apply_one(account: &mut Account, change: &Change) {
+    match change {
+        Change::RemoveUser { .. }
+        | Change::RemoveContact { .. }
+        | Change::RemoveGroup { .. }
+        | Change::ChangeUserAddress { .. }
+        | Change::ChangeContactAddress { .. } => {}
+        Change::UnlinkUser { address, .. } => {
+            if let Some(user) = account.users.get_mut(address) {
+                user.origin = Origin::Manual;
+            }
+        }
+        Change::ConvertUser { address, guid }
+        | Change::RelinkUser {
+            address, to: guid, ..
+        } => {
+            if let Some(user) = account.users.get_mut(address) {
+                user.origin = Origin::DirectoryGenerated { guid: *guid };
+            }
+        }
+        Change::AddUser { user } => {
+            account
+                .users
+                .entry(user.address.clone())
+                .or_insert_with(|| user.clone());
+        }
+        Change::UnlinkAlias { address, alias } => {
+            if let Some(user) = account.users.get_mut(address) {
+                user.aliases.remove(alias);
+            }
+        }
+        Change::LinkAlias { address, alias } => {
+            if let Some(user) = account.users.get_mut(address) {
+                user.aliases.insert(alias.clone());
+            }
+        }
+        Change::DisableUser { address } | Change::EnableUser { address } => {
+            if let Some(user) = account.users.get_mut(address) {
+                user.disabled = matches!(change, Change::DisableUser { .. });
+            }
+        }
+        Change::SetAttribute {
+            address,
+            name,
+            values,
+        } => {
+            if let Some(user) = account.users.get_mut(address) {
+                user.attributes.insert(name.clone(), values.clone());
+            }
+        }
+        Change::ClearAttribute { address, name } => {
+            if let Some(user) = account.users.get_mut(address) {
+                user.attributes.remove(name);
+            }
+        }
+        Change::ConvertContact { address, guid } => {
+            if let Some(contact) = account.contacts.get_mut(address) {
+                contact.origin = Origin::DirectoryGenerated { guid: *guid };
+            }
+        }
+        Change::AddContact { contact } => {
+            account
+                .contacts
+                .entry(contact.address.clone())
+                .or_insert_with(|| contact.clone());
+        }
+        Change::RenameContact { address, to, .. } => {
+            if let Some(contact) = account.contacts.get_mut(address) {
+                contact.name.clone_from(to);
+            }
+        }
+        Change::AddGroup { group } => {
+            account
+                .groups
+                .entry(group.guid)
+                .or_insert_with(|| group.clone());
+        }
+        Change::RenameGroup { guid, to, .. } => {
+            if let Some(group) = account.groups.get_mut(guid) {
+                group.name.clone_from(to);
+            }
+        }
+        Change::SetGroupAddress { guid, to, .. } => {
+            if let Some(group) = account.groups.get_mut(guid) {
+                group.address.clone_from(to);
+            }
+        }
+        Change::AddGroupMember { guid, member, .. } => {
+            if let Some(group) = account.groups.get_mut(guid) {
+                group.members.insert(member.clone());
+            }
+        }
+        Change::RemoveGroupMember { guid, member, .. } => {
+            if let Some(group) = account.groups.get_mut(guid) {
+                group.members.remove(member);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
