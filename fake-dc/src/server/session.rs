@@ -186,7 +186,10 @@ impl Session {
         let (op_name, mut target) = describe(&req.op);
         // A request may be 10 MB; the log line stays readable and small.
         if target.len() > MAX_LOGGED {
-            let cut = (0..=MAX_LOGGED).rev().find(|i| target.is_char_boundary(*i)).unwrap_or(0);
+            let cut = (0..=MAX_LOGGED)
+                .rev()
+                .find(|i| target.is_char_boundary(*i))
+                .unwrap_or(0);
             target.truncate(cut);
             target.push('…');
         }
