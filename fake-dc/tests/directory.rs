@@ -13,18 +13,28 @@ use fake_dc::fixture::{load_file, LoadOptions};
 const NOW: i64 = 1_795_262_400;
 
 fn small_org() -> Directory {
-    load_file(std::path::Path::new("../fixtures/small-org.yaml"), LoadOptions { fixed_time: Some(NOW) })
-        .unwrap_or_else(|e| panic!("{e}"))
+    load_file(
+        std::path::Path::new("../fixtures/small-org.yaml"),
+        LoadOptions {
+            fixed_time: Some(NOW),
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn id(dir: &Directory, dn: &str) -> EntryId {
-    dir.resolve(&Dn::parse(dn).unwrap()).unwrap_or_else(|e| panic!("{dn}: {e}"))
+    dir.resolve(&Dn::parse(dn).unwrap())
+        .unwrap_or_else(|e| panic!("{dn}: {e}"))
 }
 
 /// An entry as `ldapsearch` would print it, binary values in their string forms.
 fn render(dir: &Directory, id: EntryId, extra: &[&str]) -> String {
     let mut out = format!("dn: {}\n", dir.dn(id));
-    let mut names: Vec<String> = dir.attribute_names(id).into_iter().map(|n| n.into_owned()).collect();
+    let mut names: Vec<String> = dir
+        .attribute_names(id)
+        .into_iter()
+        .map(|n| n.into_owned())
+        .collect();
     names.extend(extra.iter().map(|s| s.to_string()));
     for name in names {
         for v in dir.values(id, &name).iter() {
@@ -44,7 +54,13 @@ fn render(dir: &Directory, id: EntryId, extra: &[&str]) -> String {
 #[test]
 fn computed_view_of_the_small_organisation() {
     let dir = small_org();
-    let constructed = ["canonicalName", "primaryGroupToken", "msDS-User-Account-Control-Computed", "tokenGroups", "parentGUID"];
+    let constructed = [
+        "canonicalName",
+        "primaryGroupToken",
+        "msDS-User-Account-Control-Computed",
+        "tokenGroups",
+        "parentGUID",
+    ];
     let mut out = String::new();
     for dn in [
         "CN=Alice Archer,OU=Engineering,OU=Staff,DC=corp,DC=example,DC=test",
@@ -66,7 +82,10 @@ fn computed_view_of_the_small_organisation() {
 #[test]
 fn member_of_omits_the_primary_group_and_the_group_token_matches() {
     let dir = small_org();
-    let tariq = id(&dir, "CN=Tariq Tanaka,OU=Sales,OU=Staff,DC=corp,DC=example,DC=test");
+    let tariq = id(
+        &dir,
+        "CN=Tariq Tanaka,OU=Sales,OU=Staff,DC=corp,DC=example,DC=test",
+    );
     let sales = id(&dir, "CN=Sales Team,OU=Groups,DC=corp,DC=example,DC=test");
     assert_eq!(dir.primary_group(tariq), Some(sales));
     assert!(dir.values(tariq, "memberOf").is_empty());
@@ -78,20 +97,47 @@ fn member_of_omits_the_primary_group_and_the_group_token_matches() {
 fn renames_and_moves_keep_identity_and_rename_the_subtree() {
     let mut dir = small_org();
     let sales_ou = id(&dir, "OU=Sales,OU=Staff,DC=corp,DC=example,DC=test");
-    let maya = id(&dir, "CN=Maya Müller,OU=Sales,OU=Staff,DC=corp,DC=example,DC=test");
+    let maya = id(
+        &dir,
+        "CN=Maya Müller,OU=Sales,OU=Staff,DC=corp,DC=example,DC=test",
+    );
     let guid = dir.guid(maya);
     let usn = dir.entry(maya).usn_changed;
-    dir.rename(sales_ou, Rdn::new("OU", "Revenue"), None).unwrap();
-    assert_eq!(id(&dir, "CN=maya müller,OU=revenue,OU=Staff,DC=corp,DC=example,DC=test"), maya);
-    assert!(dir.lookup(&Dn::parse("CN=Maya Müller,OU=Sales,OU=Staff,DC=corp,DC=example,DC=test").unwrap()).is_none());
+    dir.rename(sales_ou, Rdn::new("OU", "Revenue"), None)
+        .unwrap();
+    assert_eq!(
+        id(
+            &dir,
+            "CN=maya müller,OU=revenue,OU=Staff,DC=corp,DC=example,DC=test"
+        ),
+        maya
+    );
+    assert!(dir
+        .lookup(&Dn::parse("CN=Maya Müller,OU=Sales,OU=Staff,DC=corp,DC=example,DC=test").unwrap())
+        .is_none());
     // Group membership follows the rename: member values carry the new DN.
     let team = id(&dir, "CN=Sales Team,OU=Groups,DC=corp,DC=example,DC=test");
-    let members: Vec<String> = dir.values(team, "member").iter().map(|v| String::from_utf8_lossy(v).into_owned()).collect();
-    assert!(members.contains(&"CN=Maya Müller,OU=Revenue,OU=Staff,DC=corp,DC=example,DC=test".to_string()), "{members:?}");
+    let members: Vec<String> = dir
+        .values(team, "member")
+        .iter()
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect();
+    assert!(
+        members
+            .contains(&"CN=Maya Müller,OU=Revenue,OU=Staff,DC=corp,DC=example,DC=test".to_string()),
+        "{members:?}"
+    );
     // A move to another OU keeps the GUID and bumps uSNChanged.
     let finance = id(&dir, "OU=Finance,OU=Staff,DC=corp,DC=example,DC=test");
-    dir.rename(maya, Rdn::new("CN", "Maya Mueller"), Some(finance)).unwrap();
-    assert_eq!(dir.guid(id(&dir, "CN=Maya Mueller,OU=Finance,OU=Staff,DC=corp,DC=example,DC=test")), guid);
+    dir.rename(maya, Rdn::new("CN", "Maya Mueller"), Some(finance))
+        .unwrap();
+    assert_eq!(
+        dir.guid(id(
+            &dir,
+            "CN=Maya Mueller,OU=Finance,OU=Staff,DC=corp,DC=example,DC=test"
+        )),
+        guid
+    );
     assert!(dir.entry(maya).usn_changed > usn);
     assert_eq!(dir.highest_usn(), dir.entry(maya).usn_changed);
 }
@@ -99,8 +145,14 @@ fn renames_and_moves_keep_identity_and_rename_the_subtree() {
 #[test]
 fn delete_leaves_a_tombstone_visible_only_with_show_deleted() {
     let mut dir = small_org();
-    let bob = id(&dir, "CN=Bob Baker,OU=Engineering,OU=Staff,DC=corp,DC=example,DC=test");
-    let team = id(&dir, "CN=Engineering Team,OU=Groups,DC=corp,DC=example,DC=test");
+    let bob = id(
+        &dir,
+        "CN=Bob Baker,OU=Engineering,OU=Staff,DC=corp,DC=example,DC=test",
+    );
+    let team = id(
+        &dir,
+        "CN=Engineering Team,OU=Groups,DC=corp,DC=example,DC=test",
+    );
     let guid = dir.guid(bob);
     let sid = dir.entry(bob).sid.clone();
     dir.delete(bob).unwrap();
@@ -114,7 +166,11 @@ fn delete_leaves_a_tombstone_visible_only_with_show_deleted() {
         String::from_utf8_lossy(&dir.values(bob, "lastKnownParent")[0]),
         "OU=Engineering,OU=Staff,DC=corp,DC=example,DC=test"
     );
-    assert_eq!(dir.entry(bob).sid, sid, "objectSid survives on the tombstone");
+    assert_eq!(
+        dir.entry(bob).sid,
+        sid,
+        "objectSid survives on the tombstone"
+    );
     assert_eq!(dir.entry(bob).get_str("sAMAccountName"), Some("bbaker"));
     assert!(dir.entry(bob).get("mail").is_none(), "mail is stripped");
     assert!(!dir.entry(team).members.contains(&bob), "links are removed");
@@ -123,7 +179,10 @@ fn delete_leaves_a_tombstone_visible_only_with_show_deleted() {
     assert!(dir.search(head, Scope::Subtree, &f, false).is_empty());
     assert_eq!(dir.search(head, Scope::Subtree, &f, true), vec![bob]);
     // The mail index forgot the address.
-    assert_eq!(dir.by_value("mail", "bob.baker@corp.example.test"), Some(&[][..]));
+    assert_eq!(
+        dir.by_value("mail", "bob.baker@corp.example.test"),
+        Some(&[][..])
+    );
 }
 
 #[test]
@@ -133,18 +192,39 @@ fn refusals_carry_ad_codes_and_texts() {
     let err = dir.delete(staff).unwrap_err();
     assert_eq!(err.result_code(), 66);
     assert!(err.diagnostic().starts_with("00002015: UpdErr"));
-    let alice = id(&dir, "CN=Alice Archer,OU=Engineering,OU=Staff,DC=corp,DC=example,DC=test");
-    let err = dir.set(alice, "memberOf", &["CN=x,DC=corp,DC=example,DC=test"]).unwrap_err();
+    let alice = id(
+        &dir,
+        "CN=Alice Archer,OU=Engineering,OU=Staff,DC=corp,DC=example,DC=test",
+    );
+    let err = dir
+        .set(alice, "memberOf", &["CN=x,DC=corp,DC=example,DC=test"])
+        .unwrap_err();
     assert_eq!(err.result_code(), 53);
     let err = dir.set(alice, "sAMAccountName", &["bbaker"]).unwrap_err();
-    assert_eq!((err.result_code(), &err.diagnostic()[..8]), (68, "00000524"));
-    let err = dir.resolve(&Dn::parse("CN=Ghost,OU=Engineering,OU=Staff,DC=corp,DC=example,DC=test").unwrap()).unwrap_err();
+    assert_eq!(
+        (err.result_code(), &err.diagnostic()[..8]),
+        (68, "00000524")
+    );
+    let err = dir
+        .resolve(&Dn::parse("CN=Ghost,OU=Engineering,OU=Staff,DC=corp,DC=example,DC=test").unwrap())
+        .unwrap_err();
     assert_eq!(err.result_code(), 32);
-    assert_eq!(err.matched_dn(), "OU=Engineering,OU=Staff,DC=corp,DC=example,DC=test");
-    assert!(err.diagnostic().contains("best match of:\n\t'OU=Engineering,OU=Staff,DC=corp,DC=example,DC=test'"));
-    let team = id(&dir, "CN=Engineering Team,OU=Groups,DC=corp,DC=example,DC=test");
+    assert_eq!(
+        err.matched_dn(),
+        "OU=Engineering,OU=Staff,DC=corp,DC=example,DC=test"
+    );
+    assert!(err
+        .diagnostic()
+        .contains("best match of:\n\t'OU=Engineering,OU=Staff,DC=corp,DC=example,DC=test'"));
+    let team = id(
+        &dir,
+        "CN=Engineering Team,OU=Groups,DC=corp,DC=example,DC=test",
+    );
     assert_eq!(dir.add_member(team, alice).unwrap_err().result_code(), 68);
-    let lars = id(&dir, "CN=Lars Lund,OU=Operations,OU=Staff,DC=corp,DC=example,DC=test");
+    let lars = id(
+        &dir,
+        "CN=Lars Lund,OU=Operations,OU=Staff,DC=corp,DC=example,DC=test",
+    );
     assert_eq!(dir.remove_member(team, lars).unwrap_err().result_code(), 53);
 }
 
@@ -152,7 +232,10 @@ fn refusals_carry_ad_codes_and_texts() {
 fn searches_use_ad_matching_rules() {
     let dir = small_org();
     let head = dir.domains[0].head;
-    let count = |f: &str| dir.search(head, Scope::Subtree, &f.parse::<Filter>().unwrap(), false).len();
+    let count = |f: &str| {
+        dir.search(head, Scope::Subtree, &f.parse::<Filter>().unwrap(), false)
+            .len()
+    };
     // Disabled users by bit AND: Pavel, Bea, Guest, krbtgt, and the generated contractors.
     let disabled = count("(&(objectCategory=person)(objectClass=user)(userAccountControl:1.2.840.113556.1.4.803:=2))");
     assert!(disabled >= 4 + 2, "{disabled}");
@@ -166,15 +249,35 @@ fn searches_use_ad_matching_rules() {
     assert_eq!(count("(mail=ALICE.ARCHER@corp.example.test)"), 1);
     assert_eq!(count("(proxyAddresses=smtp:ops@corp.example.test)"), 2);
     // Integer ordering, not string ordering: 514 >= 66048 is false.
-    assert_eq!(count("(&(sAMAccountName=ppetrov)(userAccountControl>=66048))"), 0);
-    assert_eq!(count("(&(sAMAccountName=ppetrov)(userAccountControl>=600))"), 0);
-    assert_eq!(count("(&(sAMAccountName=ppetrov)(userAccountControl<=600))"), 1);
+    assert_eq!(
+        count("(&(sAMAccountName=ppetrov)(userAccountControl>=66048))"),
+        0
+    );
+    assert_eq!(
+        count("(&(sAMAccountName=ppetrov)(userAccountControl>=600))"),
+        0
+    );
+    assert_eq!(
+        count("(&(sAMAccountName=ppetrov)(userAccountControl<=600))"),
+        1
+    );
     // An unknown attribute never matches, so its negation matches everything.
     assert_eq!(count("(noSuchAttribute=1)"), 0);
-    assert_eq!(count("(&(sAMAccountName=ppetrov)(!(noSuchAttribute=1)))"), 1);
+    assert_eq!(
+        count("(&(sAMAccountName=ppetrov)(!(noSuchAttribute=1)))"),
+        1
+    );
     // Binary objectGUID and string objectSid.
-    let alice = id(&dir, "CN=Alice Archer,OU=Engineering,OU=Staff,DC=corp,DC=example,DC=test");
-    let escaped: String = dir.guid(alice).0.iter().map(|b| format!("\\{b:02x}")).collect();
+    let alice = id(
+        &dir,
+        "CN=Alice Archer,OU=Engineering,OU=Staff,DC=corp,DC=example,DC=test",
+    );
+    let escaped: String = dir
+        .guid(alice)
+        .0
+        .iter()
+        .map(|b| format!("\\{b:02x}"))
+        .collect();
     assert_eq!(count(&format!("(objectGUID={escaped})")), 1);
     let sid = dir.entry(alice).sid.clone().unwrap();
     assert_eq!(count(&format!("(objectSid={sid})")), 1);
