@@ -34,15 +34,18 @@ pub mod address;
 pub mod apply;
 pub mod change;
 pub mod connect;
+pub mod engine;
 pub mod extract;
 pub mod guid;
 pub mod report;
 pub mod resolve;
+pub mod scenario;
 pub mod schedule;
 pub mod settings;
 pub mod signin;
 pub mod snapshot;
 pub mod stack;
+pub mod suite;
 pub mod transfer;
 pub mod transform;
 

@@ -1,0 +1,11 @@
+//! Scenarios: YAML files that describe a directory, DC hosts, settings, a cloud account
+//! and steps; a runner that plays them through a [`crate::engine::SyncEngine`] against a
+//! private in-process fake-dc; transcripts for snapshot review.
+
+pub mod expect;
+pub mod model;
+pub mod runner;
+pub mod snapfile;
+
+pub use model::Scenario;
+pub use runner::{run, LoadedScenario, RunOutput, ScenarioError};
