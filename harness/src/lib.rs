@@ -55,9 +55,9 @@ pub mod signin;
 pub mod snapshot;
 pub mod stack;
 pub mod suite;
-pub mod transfer;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod transfer;
 pub mod transform;
 
 mod keyed;
