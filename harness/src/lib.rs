@@ -14,6 +14,13 @@
 //! - [`apply`]: `plan(account, snapshot, settings)`, `apply(account, plan)` and `sync`.
 //! - [`report`]: what a run tells the administrator, as text and JSON.
 //! - [`schedule`]: when automatic syncs run, on an injectable clock.
+//!
+//! Engines and scenarios:
+//!
+//! - [`engine`]: the `SyncEngine` trait the scenario runner drives.
+//! - [`contract`]: the JSON messages of an engine run as a program, and their schema.
+//! - [`subprocess`]: `SubprocessEngine`, the adapter for such programs.
+//! - [`scenario`], [`suite`]: the scenario format, runner and verdicts.
 
 #![warn(missing_docs)]
 
@@ -21,6 +28,7 @@ pub mod account;
 pub mod address;
 pub mod apply;
 pub mod change;
+pub mod contract;
 pub mod engine;
 pub mod guid;
 pub mod report;
@@ -28,6 +36,7 @@ pub mod scenario;
 pub mod schedule;
 pub mod settings;
 pub mod snapshot;
+pub mod subprocess;
 pub mod suite;
 pub mod transform;
 
