@@ -15,12 +15,25 @@
 //! - [`report`]: what a run tells the administrator, as text and JSON.
 //! - [`schedule`]: when automatic syncs run, on an injectable clock.
 //!
-//! Engines and scenarios:
+//! The networked half, one module per stage:
 //!
-//! - [`engine`]: the `SyncEngine` trait the scenario runner drives.
+//! - [`resolve`]: host names to socket addresses (pinned in tests, DNS otherwise).
+//! - [`connect`]: LDAPS (strict or relaxed) or plain LDAP, bind with AD's sub-codes,
+//!   failover only when the primary cannot be reached.
+//! - [`extract`]: the paged search, ranged `member` retrieval, member lookups (same
+//!   connection or Global Catalog), dynamic lists, and the snapshot built from them.
+//! - [`transfer`]: the snapshot as a versioned, authenticated payload, pushed over HTTPS
+//!   by the agent.
+//! - [`signin`]: sign-in pass-through.
+//! - [`stack`]: `run_sync` and `sign_in`, the entry points that string the stages together.
+//!
+//! The harness around any engine:
+//!
+//! - [`engine`]: the `SyncEngine` trait the runner drives; [`reference`] is this stack as one.
 //! - [`contract`]: the JSON messages of an engine run as a program, and their schema.
 //! - [`subprocess`]: `SubprocessEngine`, the adapter for such programs.
-//! - [`scenario`], [`suite`]: the scenario format, runner and verdicts.
+//! - [`scenario`]: the scenario format, the runner, expectations and snapshot files.
+//! - [`suite`]: many scenarios: discovery, verdicts, JUnit XML.
 
 #![warn(missing_docs)]
 
@@ -28,16 +41,23 @@ pub mod account;
 pub mod address;
 pub mod apply;
 pub mod change;
+pub mod connect;
 pub mod contract;
 pub mod engine;
+pub mod extract;
 pub mod guid;
+pub mod reference;
 pub mod report;
+pub mod resolve;
 pub mod scenario;
 pub mod schedule;
 pub mod settings;
+pub mod signin;
 pub mod snapshot;
+pub mod stack;
 pub mod subprocess;
 pub mod suite;
+pub mod transfer;
 pub mod transform;
 
 mod keyed;

@@ -1,0 +1,115 @@
+//! This crate's own sync stack as a [`SyncEngine`]: the reference every scenario is
+//! written against.
+
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::FutureExt as _;
+
+use crate::engine::{
+    EngineError, SignInRequest, SignInResult, SyncEngine, SyncRequest, SyncResponse,
+    REFERENCE_ENGINE,
+};
+use crate::resolve::Resolver;
+use crate::stack::{self, SignInOutcome, SyncEnvironment};
+
+/// The reference engine.
+#[derive(Debug, Clone)]
+pub struct ReferenceEngine {
+    /// Per LDAP operation.
+    pub timeout: Duration,
+}
+
+impl Default for ReferenceEngine {
+    fn default() -> Self {
+        ReferenceEngine {
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Points each DC host's well-known ports at the addresses fake-dc listens on, so the
+/// stack connects by host name (and checks certificates against it) on loopback.
+fn environment(
+    dcs: &[crate::engine::DcEndpoint],
+    ca: Option<&String>,
+    method: crate::report::SyncMethod,
+    timeout: Duration,
+) -> SyncEnvironment {
+    let mut resolver = Resolver::pinned();
+    for dc in dcs {
+        for port in [389u16, 636, 3268, 3269] {
+            if let Some(addr) = dc.address_for_port(port) {
+                resolver.pin(&dc.host, port, addr);
+            }
+        }
+    }
+    let mut env = SyncEnvironment::new(resolver, ca.into_iter().cloned().collect(), method);
+    env.timeout = timeout;
+    env
+}
+
+impl SyncEngine for ReferenceEngine {
+    fn name(&self) -> &str {
+        REFERENCE_ENGINE
+    }
+
+    fn sync<'a>(
+        &'a self,
+        request: &'a SyncRequest,
+    ) -> BoxFuture<'a, Result<SyncResponse, EngineError>> {
+        async move {
+            let env = environment(&request.dcs, request.ca_pem.as_ref(), request.method, self.timeout);
+            let outcome = stack::run_sync(&env, &request.connector, &request.settings, &request.account).await;
+            let s = &outcome.stats;
+            let extraction = outcome.snapshot.as_ref().map(|snap| {
+                format!(
+                    "{} users, {} groups, {} contacts ({} entries, {} pages, {} ranged fetches, {} GC lookups)",
+                    snap.users.len(),
+                    snap.groups.len(),
+                    snap.contacts.len(),
+                    s.entries,
+                    s.pages,
+                    s.ranged_fetches,
+                    s.gc_lookups
+                )
+            });
+            Ok(SyncResponse { report: outcome.report, account: outcome.account, extraction })
+        }
+        .boxed()
+    }
+
+    fn sign_in<'a>(
+        &'a self,
+        request: &'a SignInRequest,
+    ) -> BoxFuture<'a, Result<(SignInResult, String), EngineError>> {
+        async move {
+            let env = environment(
+                &request.dcs,
+                request.ca_pem.as_ref(),
+                crate::report::SyncMethod::DirectoryConnector,
+                self.timeout,
+            );
+            let outcome = stack::sign_in(
+                &env,
+                &request.connector,
+                &request.address,
+                &request.password,
+            )
+            .await;
+            Ok(match outcome {
+                SignInOutcome::SignedIn { dn } => (SignInResult::SignedIn, dn),
+                SignInOutcome::WrongPassword => (SignInResult::WrongPassword, String::new()),
+                SignInOutcome::UnknownAddress => (SignInResult::UnknownAddress, String::new()),
+                SignInOutcome::Disabled => (SignInResult::Disabled, String::new()),
+                SignInOutcome::LockedOut => (SignInResult::LockedOut, String::new()),
+                SignInOutcome::PasswordExpired => (SignInResult::PasswordExpired, String::new()),
+                SignInOutcome::MustChangePassword => {
+                    (SignInResult::MustChangePassword, String::new())
+                }
+                SignInOutcome::Failed { reason } => (SignInResult::Failed, reason),
+            })
+        }
+        .boxed()
+    }
+}
