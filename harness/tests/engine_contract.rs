@@ -52,7 +52,9 @@ async fn every_message_of_a_real_run_matches_the_schema() {
     std::fs::remove_dir_all(&folder).ok();
     let command = vec![
         "python3".to_string(),
-        root.join("harness/tests/support/record.py").display().to_string(),
+        root.join("harness/tests/support/record.py")
+            .display()
+            .to_string(),
         folder.display().to_string(),
         "python3".into(),
         root.join("engines/python/engine.py").display().to_string(),
@@ -115,7 +117,10 @@ async fn every_message_of_a_real_run_matches_the_schema() {
         "sign-in request.json",
         "sign-in answer.json",
     ] {
-        assert!(seen.get(what).is_some_and(|n| *n > 0), "no {what}: {seen:?}");
+        assert!(
+            seen.get(what).is_some_and(|n| *n > 0),
+            "no {what}: {seen:?}"
+        );
     }
     std::fs::remove_dir_all(&folder).ok();
 }

@@ -42,19 +42,21 @@ async fn a_malformed_answer_breaks_the_contract() {
     let e = hello_error("print('Traceback (most recent call last): oops')").await;
     let text = e.to_string();
     assert!(matches!(e, EngineError::Contract { .. }), "{text}");
-    assert!(text.starts_with("engine tiny broke the contract: hello: the answer is not JSON"), "{text}");
+    assert!(
+        text.starts_with("engine tiny broke the contract: hello: the answer is not JSON"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn another_contract_version_is_refused_by_name() {
-    let e = hello_error(
-        r#"print('{"contract": "fake-dc-engine/2", "name": "x", "claims": []}')"#,
-    )
-    .await;
+    let e = hello_error(r#"print('{"contract": "fake-dc-engine/2", "name": "x", "claims": []}')"#)
+        .await;
     let text = e.to_string();
     assert!(matches!(e, EngineError::Contract { .. }), "{text}");
     assert!(
-        text.contains("\"fake-dc-engine/2\"") && text.contains("this harness speaks \"fake-dc-engine/1\""),
+        text.contains("\"fake-dc-engine/2\"")
+            && text.contains("this harness speaks \"fake-dc-engine/1\""),
         "{text}"
     );
 }
@@ -88,7 +90,10 @@ async fn a_missing_program_is_unavailable() {
     )
     .unwrap();
     let text = e.hello().await.unwrap_err().to_string();
-    assert!(text.starts_with("engine ghost could not be run: cannot start /nonexistent/engine"), "{text}");
+    assert!(
+        text.starts_with("engine ghost could not be run: cannot start /nonexistent/engine"),
+        "{text}"
+    );
     assert!(SubprocessEngine::new("empty", vec![], Duration::from_secs(1)).is_err());
 }
 
@@ -100,7 +105,10 @@ async fn a_hanging_engine_times_out_and_is_killed() {
         pid_file.display().to_string()
     );
     let started = Instant::now();
-    let e = engine(&script, Duration::from_secs(1)).hello().await.unwrap_err();
+    let e = engine(&script, Duration::from_secs(1))
+        .hello()
+        .await
+        .unwrap_err();
     assert!(matches!(e, EngineError::Timeout { seconds: 1, .. }), "{e}");
     assert_eq!(e.to_string(), "engine tiny did not answer within 1 s");
     assert!(started.elapsed() < Duration::from_secs(10));
@@ -112,13 +120,20 @@ async fn a_hanging_engine_times_out_and_is_killed() {
     while proc_dir.exists() && !is_zombie(&proc_dir) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(!proc_dir.exists() || is_zombie(&proc_dir), "engine {pid} still runs");
+    assert!(
+        !proc_dir.exists() || is_zombie(&proc_dir),
+        "engine {pid} still runs"
+    );
     std::fs::remove_file(&pid_file).ok();
 }
 
 fn is_zombie(proc_dir: &Path) -> bool {
     std::fs::read_to_string(proc_dir.join("stat"))
-        .map(|s| s.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')))
+        .map(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+        })
         .unwrap_or(true)
 }
 
