@@ -61,8 +61,9 @@ fn line(out: &mut String, attr: &str, value: &[u8]) {
 
 /// Writes the directory as LDIF.
 pub fn export(dir: &Directory, flavour: LdifFlavour) -> String {
+    // No `version: 1` line: it is optional (RFC 2849), and slapadd reads it as an entry
+    // without a DN.
     let mut out = String::new();
-    out.push_str("version: 1\n\n");
     let heads: Vec<EntryId> = match flavour {
         LdifFlavour::Ad => dir.naming_contexts(),
         LdifFlavour::OpenLdap => dir.domains.iter().map(|d| d.head).collect(),

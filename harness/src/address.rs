@@ -9,6 +9,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -32,12 +33,16 @@ pub enum AddressError {
 /// The check is deliberately light (one `@`, non-empty parts, no whitespace): the
 /// directory is the authority on what its addresses look like, the sync only needs a
 /// stable key and a domain to test against the registered domains.
+///
+/// Both forms are shared (`Arc<str>`, one allocation when the address is already lower
+/// case): a sync copies every address into its target account, plan and result, and at
+/// a million users string copies dominated the diff.
 #[derive(Clone)]
 pub struct Address {
     /// Lower-case form; the only thing equality, ordering and hashing look at.
-    normalized: String,
+    normalized: Arc<str>,
     /// The spelling the directory (or the scenario author) used, kept for display.
-    original: String,
+    original: Arc<str>,
 }
 
 impl Address {
@@ -51,10 +56,19 @@ impl Address {
             return Err(AddressError::BadCharacter(original.to_owned()));
         }
         match original.split_once('@') {
-            Some((local, domain)) if !local.is_empty() && !domain.is_empty() => Ok(Self {
-                normalized: original.to_lowercase(),
-                original: original.to_owned(),
-            }),
+            Some((local, domain)) if !local.is_empty() && !domain.is_empty() => {
+                let lower = original.to_lowercase();
+                let original: Arc<str> = Arc::from(original);
+                let normalized = if *lower == *original {
+                    Arc::clone(&original)
+                } else {
+                    Arc::from(lower)
+                };
+                Ok(Self {
+                    normalized,
+                    original,
+                })
+            }
             _ => Err(AddressError::Malformed(original.to_owned())),
         }
     }

@@ -50,6 +50,7 @@ use std::collections::BTreeMap;
 use crate::account::{Account, Origin};
 use crate::address::Address;
 use crate::change::{Change, Plan};
+use crate::guid::Guid;
 use crate::settings::AccountSettings;
 use crate::snapshot::DirectorySnapshot;
 
@@ -77,6 +78,13 @@ pub fn plan(account: &Account, snapshot: &DirectorySnapshot, settings: &AccountS
 /// addresses), then the rest in plan order. A change that does not fit the account (a
 /// plan made for another account) is skipped rather than panicking or overwriting an
 /// object; plans from [`plan`] on the same account always fit.
+///
+/// Changes that name a directory object (removals, unlinks, address changes, relinks)
+/// act only on the cloud object linked to it, and user conversions only on a manual
+/// user:
+/// the address alone may by now belong to someone else (another object moved onto it),
+/// so applying a plan twice, or again after a crash, changes nothing the first
+/// application did not.
 pub fn apply(account: &Account, plan: &Plan) -> Account {
     let mut next = account.clone();
     if plan.stopped.is_some() {
@@ -84,10 +92,20 @@ pub fn apply(account: &Account, plan: &Plan) -> Account {
     }
     for change in &plan.changes {
         match change {
-            Change::RemoveUser { address, .. } => {
+            Change::RemoveUser { address, guid }
+                if next
+                    .users
+                    .get(address)
+                    .is_some_and(|user| is_linked(user.origin, guid)) =>
+            {
                 next.users.remove(address);
             }
-            Change::RemoveContact { address, .. } => {
+            Change::RemoveContact { address, guid }
+                if next
+                    .contacts
+                    .get(address)
+                    .is_some_and(|contact| is_linked(contact.origin, guid)) =>
+            {
                 next.contacts.remove(address);
             }
             Change::RemoveGroup { guid, .. } => {
@@ -99,17 +117,19 @@ pub fn apply(account: &Account, plan: &Plan) -> Account {
     move_all(
         &mut next.users,
         plan.changes.iter().filter_map(|change| match change {
-            Change::ChangeUserAddress { from, to, .. } => Some((from, to)),
+            Change::ChangeUserAddress { from, to, guid } => Some((from, to, guid)),
             _ => None,
         }),
+        |user| user.origin,
         |user, to| user.address = to,
     );
     move_all(
         &mut next.contacts,
         plan.changes.iter().filter_map(|change| match change {
-            Change::ChangeContactAddress { from, to, .. } => Some((from, to)),
+            Change::ChangeContactAddress { from, to, guid } => Some((from, to, guid)),
             _ => None,
         }),
+        |contact| contact.origin,
         |contact, to| contact.address = to,
     );
     for change in &plan.changes {
@@ -118,14 +138,27 @@ pub fn apply(account: &Account, plan: &Plan) -> Account {
     next
 }
 
-/// Takes every moving object out, then puts each back under its new key.
+/// Whether a cloud object is linked to this directory object.
+fn is_linked(origin: Origin, guid: &Guid) -> bool {
+    origin.guid().as_ref() == Some(guid)
+}
+
+/// Takes every moving object out (only if it is still the one linked to the moving
+/// directory object), then puts each back under its new key.
 fn move_all<'a, T>(
     map: &mut BTreeMap<Address, T>,
-    moves: impl Iterator<Item = (&'a Address, &'a Address)>,
+    moves: impl Iterator<Item = (&'a Address, &'a Address, &'a Guid)>,
+    origin: impl Fn(&T) -> Origin,
     set_address: impl Fn(&mut T, Address),
 ) {
     let taken: Vec<(&Address, &Address, T)> = moves
-        .filter_map(|(from, to)| map.remove(from).map(|value| (from, to, value)))
+        .filter_map(|(from, to, guid)| {
+            let linked = map
+                .get(from)
+                .is_some_and(|value| is_linked(origin(value), guid));
+            let value = if linked { map.remove(from) } else { None };
+            value.map(|value| (from, to, value))
+        })
         .collect();
     for (from, to, mut value) in taken {
         let target = if map.contains_key(to) { from } else { to };
@@ -141,17 +174,25 @@ fn apply_one(account: &mut Account, change: &Change) {
         | Change::RemoveGroup { .. }
         | Change::ChangeUserAddress { .. }
         | Change::ChangeContactAddress { .. } => {}
-        Change::UnlinkUser { address, .. } => {
+        Change::UnlinkUser { address, guid } => {
             if let Some(user) = account.users.get_mut(address) {
-                user.origin = Origin::Manual;
+                if is_linked(user.origin, guid) {
+                    user.origin = Origin::Manual;
+                }
             }
         }
-        Change::ConvertUser { address, guid }
-        | Change::RelinkUser {
-            address, to: guid, ..
-        } => {
+        Change::ConvertUser { address, guid } => {
             if let Some(user) = account.users.get_mut(address) {
-                user.origin = Origin::DirectoryGenerated { guid: *guid };
+                if user.origin == Origin::Manual {
+                    user.origin = Origin::DirectoryGenerated { guid: *guid };
+                }
+            }
+        }
+        Change::RelinkUser { address, from, to } => {
+            if let Some(user) = account.users.get_mut(address) {
+                if is_linked(user.origin, from) {
+                    user.origin = Origin::DirectoryGenerated { guid: *to };
+                }
             }
         }
         Change::AddUser { user } => {
@@ -189,6 +230,8 @@ fn apply_one(account: &mut Account, change: &Change) {
                 user.attributes.remove(name);
             }
         }
+        // Not checked like users: the planner also uses it to relink a contact whose
+        // object left the directory, and setting the same link twice is harmless.
         Change::ConvertContact { address, guid } => {
             if let Some(contact) = account.contacts.get_mut(address) {
                 contact.origin = Origin::DirectoryGenerated { guid: *guid };

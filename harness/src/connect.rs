@@ -187,9 +187,9 @@ pub enum ConnectError {
     Ldap {
         /// The host.
         host: String,
-        /// ldap3's error.
+        /// ldap3's error (boxed: it is large and rare).
         #[source]
-        source: LdapError,
+        source: Box<LdapError>,
     },
 }
 
@@ -251,7 +251,7 @@ impl ConnectError {
             },
             source => ConnectError::Ldap {
                 host: host.to_owned(),
-                source,
+                source: Box::new(source),
             },
         }
     }
@@ -278,7 +278,7 @@ impl ConnectError {
             },
             _ => ConnectError::Ldap {
                 host: host.to_owned(),
-                source: LdapError::from(error),
+                source: Box::new(LdapError::from(error)),
             },
         }
     }

@@ -293,6 +293,8 @@ pub struct Extraction {
 pub struct ExtractRequest<'a> {
     /// The host the connection is bound to (named by every error).
     pub host: &'a str,
+    /// The port of the main connection, for error messages.
+    pub port: u16,
     /// Where the subtree search starts.
     pub root_dn: &'a str,
     /// Configured additional attributes.
@@ -440,7 +442,7 @@ async fn paged_search(
 fn connection_error(request: &ExtractRequest<'_>, error: LdapError) -> ExtractError {
     ExtractError::Connection {
         host: request.host.to_owned(),
-        source: ConnectError::from_ldap(request.host, 0, error),
+        source: ConnectError::from_ldap(request.host, request.port, error),
     }
 }
 
@@ -980,13 +982,9 @@ async fn evaluate_dynamic_lists(
                 BTreeSet::new()
             }
             Err(ExtractError::Connection {
-                source:
-                    ConnectError::Ldap {
-                        source: LdapError::FilterParsing,
-                        ..
-                    },
+                source: ConnectError::Ldap { ref source, .. },
                 ..
-            }) => {
+            }) if matches!(**source, LdapError::FilterParsing) => {
                 warnings.insert(format!(
                     "{}: dynamic list '{dn}': filter '{filter}' cannot be parsed; it has no members",
                     request.host
@@ -1011,15 +1009,18 @@ async fn evaluate_dynamic_lists(
 /// - A group's name is its `displayName`, else its `cn`, else the first RDN's value.
 /// - Primary-group members: users whose `primaryGroupID` equals a group's RID in the
 ///   same domain (RIDs repeat across the domains of a forest).
-pub fn to_snapshot(extraction: &Extraction) -> (DirectorySnapshot, Vec<String>) {
+pub fn to_snapshot(extraction: Extraction) -> (DirectorySnapshot, Vec<String>) {
+    let Extraction {
+        objects, direct, ..
+    } = extraction;
     let mut snapshot = DirectorySnapshot::default();
     let mut warnings = Vec::new();
     let mut membership = transform::Membership {
-        direct: extraction.direct.clone(),
+        direct,
         ..transform::Membership::default()
     };
     let mut primary_groups: HashMap<(&[u8], u32), Guid> = HashMap::new();
-    for object in extraction.objects.values() {
+    for object in objects.values() {
         if object.kind == ObjectKind::Group {
             membership.direct.entry(object.guid).or_default();
             if let (Some(domain), Some(rid)) = (&object.domain_sid, object.group_rid) {
@@ -1027,7 +1028,7 @@ pub fn to_snapshot(extraction: &Extraction) -> (DirectorySnapshot, Vec<String>) 
             }
         }
     }
-    for object in extraction.objects.values() {
+    for object in objects.values() {
         match object.kind {
             ObjectKind::User => {
                 if let (Some(domain), Some(rid)) = (&object.domain_sid, object.primary_group_id) {
@@ -1086,8 +1087,9 @@ pub fn to_snapshot(extraction: &Extraction) -> (DirectorySnapshot, Vec<String>) 
             ObjectKind::Group | ObjectKind::DynamicList | ObjectKind::Other => {}
         }
     }
-    let closure = transform::group_closure(&membership);
-    for object in extraction.objects.values() {
+    let mut closure = transform::group_closure(&membership);
+    drop(membership);
+    for object in objects.values() {
         let kind = match object.kind {
             ObjectKind::Group => GroupKind::Group,
             ObjectKind::DynamicList => GroupKind::DynamicList,
@@ -1101,7 +1103,7 @@ pub fn to_snapshot(extraction: &Extraction) -> (DirectorySnapshot, Vec<String>) 
                 name: display_name(object),
                 kind,
                 address: object.addresses().map(|(primary, _)| primary),
-                members: closure.get(&object.guid).cloned().unwrap_or_default(),
+                members: closure.remove(&object.guid).unwrap_or_default(),
             },
         );
     }

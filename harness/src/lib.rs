@@ -34,6 +34,8 @@
 //! - [`subprocess`]: `SubprocessEngine`, the adapter for such programs.
 //! - [`scenario`]: the scenario format, the runner, expectations and snapshot files.
 //! - [`suite`]: many scenarios: discovery, verdicts, JUnit XML.
+//! - `testing` (feature `testing`): proptest strategies for directories, accounts and
+//!   mutation sequences, turned into snapshots through [`transform`].
 
 #![warn(missing_docs)]
 
@@ -58,6 +60,8 @@ pub mod stack;
 pub mod subprocess;
 pub mod suite;
 pub mod transfer;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod transform;
 
 mod keyed;

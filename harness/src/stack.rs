@@ -147,6 +147,7 @@ pub async fn run_sync(
     let started = Instant::now();
     let request = ExtractRequest {
         host: &host,
+        port: connection.port,
         root_dn: &connector.root_dn,
         additional_attributes: &settings.additional_attributes,
         page_size: env.page_size,
@@ -175,8 +176,7 @@ pub async fn run_sync(
     warnings.extend(extraction.warnings.iter().cloned());
 
     let started = Instant::now();
-    let (snapshot, transform_warnings) = extract::to_snapshot(&extraction);
-    drop(extraction);
+    let (snapshot, transform_warnings) = extract::to_snapshot(extraction);
     warnings.extend(transform_warnings);
     stats.transform = started.elapsed();
 
@@ -198,7 +198,7 @@ pub async fn run_sync(
     let (next, plan) = apply::sync(account, &snapshot, settings);
     stats.apply = started.elapsed();
     let mut report = Report::from_plan(env.method, Some(host), tls, &plan);
-    warnings.extend(report.warnings.drain(..));
+    warnings.append(&mut report.warnings);
     report.warnings = warnings;
     SyncOutcome {
         report,

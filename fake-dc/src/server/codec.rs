@@ -52,12 +52,15 @@ pub struct Control {
 pub struct SearchRequest {
     /// The base object, as sent.
     pub base: String,
+    /// Base, one level or subtree.
     pub scope: Scope,
     /// 0 means no client limit.
     pub size_limit: i32,
     /// Seconds; 0 means no client limit.
     pub time_limit: i32,
+    /// Attribute names only, no values.
     pub types_only: bool,
+    /// The filter, values as raw bytes.
     pub filter: Filter,
     /// Requested attribute descriptions, as sent.
     pub attrs: Vec<String>,
@@ -75,8 +78,11 @@ pub enum RequestOp {
 /// One decoded request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
+    /// The message id (0..maxInt), echoed in every response.
     pub msgid: i32,
+    /// The operation.
     pub op: RequestOp,
+    /// Request controls, in order.
     pub controls: Vec<Control>,
 }
 
@@ -85,10 +91,16 @@ pub struct Request {
 pub enum CodecError {
     /// The frame announces more than the configured maximum.
     #[error("request of {size} bytes is larger than the {max}-byte limit")]
-    TooLarge { size: usize, max: usize },
+    TooLarge {
+        /// The announced size (`usize::MAX` when its length field is absurd).
+        size: usize,
+        /// The configured limit.
+        max: usize,
+    },
     /// Not a well-formed LDAPMessage.
     #[error("malformed request: {0}")]
     Malformed(&'static str),
+    /// The socket failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }

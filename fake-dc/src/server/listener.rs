@@ -140,6 +140,7 @@ impl HostRuntime {
         *self.faults.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Adds one fault to the active set.
     pub fn add_fault(&self, fault: Fault) {
         self.faults
             .lock()
@@ -147,6 +148,7 @@ impl HostRuntime {
             .add(fault);
     }
 
+    /// Removes every fault (the caller re-opens listeners after `Down`).
     pub fn clear_faults(&self) {
         *self.faults.lock().unwrap_or_else(|e| e.into_inner()) = FaultSet::default();
     }

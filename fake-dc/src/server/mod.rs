@@ -133,15 +133,23 @@ impl Default for ServerOptions {
 pub enum ServerError {
     /// The host is not a DC of any domain in the fixture.
     #[error("'{host}' is not a DC host of this forest; known hosts: {known}")]
-    UnknownHost { host: String, known: String },
+    UnknownHost {
+        /// The name given.
+        host: String,
+        /// The hosts that exist, comma-separated.
+        known: String,
+    },
     /// No host was configured.
     #[error("no DC host configured; add one with FakeDcBuilder::host")]
     NoHosts,
     /// A listener address could not be bound.
     #[error("cannot listen on {addr} for {host}: {source}")]
     Bind {
+        /// The host whose listener failed.
         host: String,
+        /// The address asked for.
         addr: SocketAddr,
+        /// Why (in use, permission denied, …).
         source: std::io::Error,
     },
     /// The certificate or TLS configuration could not be made.

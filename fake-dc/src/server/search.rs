@@ -144,11 +144,16 @@ fn run(
         show_deleted,
         identity,
     )?;
-    let mut ids = Vec::new();
-    for (b, scope) in &plan.targets {
-        ids.extend(dir.search(*b, *scope, &req.filter, show_deleted));
-    }
-    ids.retain(|id| dir.can_read(Some(identity), *id));
+    // Evaluated for an unpaged search and for the first page only: later pages continue
+    // from the snapshot kept with the cookie.
+    let matches = || {
+        let mut ids = Vec::new();
+        for (b, scope) in &plan.targets {
+            ids.extend(dir.search(*b, *scope, &req.filter, show_deleted));
+        }
+        ids.retain(|id| dir.can_read(Some(identity), *id));
+        ids
+    };
     let render = Render {
         selection: &selection,
         gc,
@@ -202,6 +207,7 @@ fn run(
             n => (n as usize).min(MAX_PAGE_SIZE),
         };
         let mut code = LdapResultCode::Success;
+        let ids = matches();
         let mut messages = Vec::with_capacity(ids.len().min(limit) + 4);
         for (n, id) in ids.iter().enumerate() {
             if n == limit {
@@ -237,8 +243,8 @@ fn run(
     let mut state = if page.cookie.is_empty() {
         PagedSearch {
             fingerprint,
-            remaining: ids.into(),
-            references: plan.references,
+            remaining: matches().into(),
+            references: plan.references.clone(),
             pages: 0,
             sent: 0,
         }

@@ -183,7 +183,16 @@ impl Session {
     /// Answers one request.
     pub fn handle(&mut self, req: Request) -> Reply {
         let started = Instant::now();
-        let (op_name, target) = describe(&req.op);
+        let (op_name, mut target) = describe(&req.op);
+        // A request may be 10 MB; the log line stays readable and small.
+        if target.len() > MAX_LOGGED {
+            let cut = (0..=MAX_LOGGED)
+                .rev()
+                .find(|i| target.is_char_boundary(*i))
+                .unwrap_or(0);
+            target.truncate(cut);
+            target.push('…');
+        }
         let msgid = req.msgid;
         let reply = self.dispatch(req);
         let code = reply.code.clone().map(|c| c as i64);
@@ -308,6 +317,9 @@ pub(crate) fn response_op(op: &RequestOp, res: LdapResult) -> LdapOp {
         },
     }
 }
+
+/// Longest target (DN, filter) written to the operation log.
+const MAX_LOGGED: usize = 400;
 
 /// Operation name and target for the log line.
 fn describe(op: &RequestOp) -> (&'static str, String) {

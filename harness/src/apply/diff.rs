@@ -9,8 +9,15 @@ use crate::change::Change;
 /// Step 5: the changes that turn the account into the target, unsorted.
 pub(super) fn diff(account: &Account, target: &Target) -> Vec<Change> {
     let mut changes = Vec::new();
+    // `Entity::User(key)` entries come first in the target, in key order, and are a
+    // subset of the account's keys: walking both in step finds each user's target
+    // without building a lookup key (an address copy) per user.
+    let mut targets = target.users.iter().peekable();
     for (key, before) in &account.users {
-        match target.users.get(&Entity::User(key.clone())) {
+        let after = targets
+            .next_if(|(entity, _)| matches!(entity, Entity::User(k) if k == key))
+            .map(|(_, after)| after);
+        match after {
             Some(after) => user_changes(before, &after.value, &mut changes),
             None => {
                 if let Some(guid) = before.origin.guid() {
@@ -47,8 +54,12 @@ pub(super) fn diff(account: &Account, target: &Target) -> Vec<Change> {
         }
     }
 
+    let mut targets = target.contacts.iter().peekable();
     for (key, before) in &account.contacts {
-        match target.contacts.get(&Entity::Contact(key.clone())) {
+        let after = targets
+            .next_if(|(entity, _)| matches!(entity, Entity::Contact(k) if k == key))
+            .map(|(_, after)| after);
+        match after {
             Some(after) => contact_changes(before, &after.value, &mut changes),
             None => {
                 if let Some(guid) = before.origin.guid() {
@@ -125,6 +136,9 @@ fn user_changes(before: &CloudUser, after: &CloudUser, changes: &mut Vec<Change>
             address: address.clone(),
         }),
         _ => {}
+    }
+    if before.attributes == after.attributes {
+        return;
     }
     let names: BTreeSet<&String> = before
         .attributes

@@ -1,7 +1,9 @@
 //! Steps 1, 2 and 4 of a plan (see the [`super`] module docs): directory facts, matching
 //! and the resolution of address collisions; step 3, the target account, is in [`target`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::diff::diff;
 use crate::account::{Account, CloudContact, CloudGroup, CloudUser, Origin};
@@ -234,11 +236,17 @@ impl<'a> Planner<'a> {
 
     /// Step 1: out-of-domain addresses and addresses the directory gives out twice.
     fn directory_facts(&mut self) {
-        let mut claims: BTreeMap<Address, BTreeSet<ObjectRef>> = BTreeMap::new();
-        let mut claim = |address: &Address, object: ObjectRef| {
-            claims.entry(address.clone()).or_default().insert(object);
+        let snapshot = self.snapshot;
+        // Borrowed and sorted rather than a map of owned references: a run over a
+        // million objects would otherwise copy a DN per address just to find the few
+        // that are contested.
+        let mut claims: Vec<(&Address, ObjectRef)> = Vec::new();
+        let user_ref = |user: &'a DirUser| ObjectRef {
+            kind: ObjectKind::User,
+            guid: user.guid,
+            dn: String::new(),
         };
-        for user in self.snapshot.users.values() {
+        for user in snapshot.users.values() {
             if !self.in_domain(&user.primary) {
                 self.out_of_domain.insert(OutOfDomain {
                     address: user.primary.clone(),
@@ -248,11 +256,11 @@ impl<'a> Planner<'a> {
                 self.held.insert(user.guid);
                 continue;
             }
-            claim(&user.primary, Self::user_ref(user));
+            claims.push((&user.primary, user_ref(user)));
             if self.settings.link_aliases {
                 for alias in &user.aliases {
                     if self.in_domain(alias) {
-                        claim(alias, Self::user_ref(user));
+                        claims.push((alias, user_ref(user)));
                     } else {
                         self.out_of_domain.insert(OutOfDomain {
                             address: alias.clone(),
@@ -263,12 +271,19 @@ impl<'a> Planner<'a> {
                 }
             }
         }
-        for group in self.snapshot.groups.values() {
+        for group in snapshot.groups.values() {
             let (Some(address), true) = (&group.address, self.is_cloud_group(&group.guid)) else {
                 continue;
             };
             if self.in_domain(address) {
-                claim(address, Self::group_ref(group));
+                claims.push((
+                    address,
+                    ObjectRef {
+                        kind: ObjectKind::Group,
+                        guid: group.guid,
+                        dn: String::new(),
+                    },
+                ));
             } else {
                 self.out_of_domain.insert(OutOfDomain {
                     address: address.clone(),
@@ -278,20 +293,44 @@ impl<'a> Planner<'a> {
             }
         }
         if self.settings.sync_contacts {
-            for contact in self.snapshot.contacts.values() {
-                claim(&contact.primary, Self::contact_ref(contact));
+            for contact in snapshot.contacts.values() {
+                claims.push((
+                    &contact.primary,
+                    ObjectRef {
+                        kind: ObjectKind::Contact,
+                        guid: contact.guid,
+                        dn: String::new(),
+                    },
+                ));
             }
         }
-        for (address, objects) in claims {
-            if objects.len() < 2 {
+        for mut owners in contested(claims, |(address, _)| address) {
+            owners.sort_unstable();
+            owners.dedup();
+            if owners.len() < 2 {
                 continue;
             }
-            self.held.extend(objects.iter().map(|object| object.guid));
-            self.conflicts.entry(address).or_default().extend(
-                objects
-                    .into_iter()
-                    .map(|object| Party::Directory { object }),
-            );
+            self.held
+                .extend(owners.iter().map(|(_, object)| object.guid));
+            let parties: Vec<Party> = owners
+                .iter()
+                .filter_map(|(_, object)| {
+                    let guid = &object.guid;
+                    match object.kind {
+                        ObjectKind::User => snapshot.users.get(guid).map(Self::user_ref),
+                        ObjectKind::Group => snapshot.groups.get(guid).map(Self::group_ref),
+                        ObjectKind::Contact => snapshot.contacts.get(guid).map(Self::contact_ref),
+                    }
+                })
+                .map(|object| Party::Directory { object })
+                .collect();
+            let Some((address, _)) = owners.first() else {
+                continue;
+            };
+            self.conflicts
+                .entry((*address).clone())
+                .or_default()
+                .extend(parties);
         }
     }
 
@@ -347,19 +386,18 @@ impl<'a> Planner<'a> {
 
     /// Steps 3 and 4: the target, recomputed until no new claim collides.
     fn settle(&mut self) -> Target {
-        let before = self.claims_before();
         loop {
             let target = self.target();
             let mut gave_way = false;
-            for (address, owners) in claims(&target) {
-                if owners.len() < 2 {
+            let claims = claims(&target);
+            for owners in contested(claims, |(address, ..)| address) {
+                let Some(&(address, ..)) = owners.first() else {
                     continue;
-                }
-                let newcomers: Vec<&(Entity, Claim)> = owners
+                };
+                let newcomers: Vec<(&Entity, Claim)> = owners
                     .iter()
-                    .filter(|(entity, claim)| {
-                        !before.contains(&(address.clone(), entity.clone(), *claim))
-                    })
+                    .filter(|(_, entity, claim)| !self.held_before(address, entity, *claim))
+                    .map(|(_, entity, claim)| (entity.as_ref(), *claim))
                     .collect();
                 if newcomers.is_empty() {
                     self.warnings.insert(format!(
@@ -370,7 +408,7 @@ impl<'a> Planner<'a> {
                 }
                 let parties: Vec<Party> = owners
                     .iter()
-                    .filter_map(|(entity, _)| self.party(&target, entity))
+                    .filter_map(|(_, entity, _)| self.party(&target, entity))
                     .collect();
                 self.conflicts
                     .entry(address.clone())
@@ -420,26 +458,27 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Who holds what before the run. The way an address is held counts: a user whose
-    /// alias becomes its primary makes a new claim, since only primaries are keys and a
-    /// manual user may already have that key.
-    fn claims_before(&self) -> BTreeSet<(Address, Entity, Claim)> {
-        let mut before = BTreeSet::new();
-        for (key, user) in &self.account.users {
-            before.insert((key.clone(), Entity::User(key.clone()), Claim::Own));
-            for alias in &user.aliases {
-                before.insert((alias.clone(), Entity::User(key.clone()), Claim::Alias));
-            }
+    /// Whether the account already held `address` this way before the run. The way
+    /// counts: a user whose alias becomes its primary makes a new claim, since only
+    /// primaries are keys and a manual user may already have that key.
+    ///
+    /// Answered from the account directly rather than from a set of every claim, which
+    /// would copy every address of a million-user account on each run.
+    fn held_before(&self, address: &Address, entity: &Entity, claim: Claim) -> bool {
+        match (entity, claim) {
+            (Entity::User(key) | Entity::Contact(key), Claim::Own) => key == address,
+            (Entity::User(key), Claim::Alias) => self
+                .account
+                .users
+                .get(key)
+                .is_some_and(|user| user.aliases.contains(address)),
+            (Entity::Group(guid), Claim::Own) => self
+                .account
+                .groups
+                .get(guid)
+                .is_some_and(|group| group.address.as_ref() == Some(address)),
+            _ => false,
         }
-        for (guid, group) in &self.account.groups {
-            if let Some(address) = &group.address {
-                before.insert((address.clone(), Entity::Group(*guid), Claim::Own));
-            }
-        }
-        for key in self.account.contacts.keys() {
-            before.insert((key.clone(), Entity::Contact(key.clone()), Claim::Own));
-        }
-        before
     }
 }
 
@@ -499,28 +538,59 @@ fn driver(target: &Target, entity: &Entity) -> Option<Guid> {
     }
 }
 
-/// Every address in the target and who claims it.
-fn claims(target: &Target) -> BTreeMap<Address, Vec<(Entity, Claim)>> {
-    let mut claims: BTreeMap<Address, Vec<(Entity, Claim)>> = BTreeMap::new();
-    let mut claim = |address: &Address, entity: &Entity, how: Claim| {
-        claims
-            .entry(address.clone())
-            .or_default()
-            .push((entity.clone(), how));
-    };
+/// Every address in the target and who claims it, in target order (users, groups,
+/// contacts).
+fn claims(target: &Target) -> Vec<(&Address, Cow<'_, Entity>, Claim)> {
+    let mut claims = Vec::with_capacity(target.users.len() * 2 + target.contacts.len());
     for (entity, user) in &target.users {
-        claim(&user.value.address, entity, Claim::Own);
+        claims.push((&user.value.address, Cow::Borrowed(entity), Claim::Own));
         for alias in &user.value.aliases {
-            claim(alias, entity, Claim::Alias);
+            claims.push((alias, Cow::Borrowed(entity), Claim::Alias));
         }
     }
+    // Groups are keyed by GUID; their entity is cheap to build (no address inside).
     for (guid, group) in &target.groups {
         if let Some(address) = &group.value.address {
-            claim(address, &Entity::Group(*guid), Claim::Own);
+            claims.push((address, Cow::Owned(Entity::Group(*guid)), Claim::Own));
         }
     }
     for (entity, contact) in &target.contacts {
-        claim(&contact.value.address, entity, Claim::Own);
+        claims.push((&contact.value.address, Cow::Borrowed(entity), Claim::Own));
     }
     claims
+}
+
+/// Every claim on each address claimed more than once: addresses in order, each
+/// address's claims in their order in `claims`.
+///
+/// Almost every address has one claim, so a hash pass finds the few that do not and
+/// only those are sorted: sorting every address of a million-object run to find them
+/// cost more than the rest of the plan together. Callers only put the results in
+/// ordered sets and maps, so the plan does not depend on hash order.
+fn contested<'c, C>(claims: Vec<C>, address: impl Fn(&C) -> &'c Address) -> Vec<Vec<C>> {
+    let mut first: HashMap<&Address, usize> = HashMap::with_capacity(claims.len());
+    let mut contested: BTreeMap<&Address, Vec<usize>> = BTreeMap::new();
+    for (index, claim) in claims.iter().enumerate() {
+        match first.entry(address(claim)) {
+            Entry::Vacant(entry) => {
+                entry.insert(index);
+            }
+            Entry::Occupied(entry) => {
+                let all = contested
+                    .entry(address(claim))
+                    .or_insert_with(|| vec![*entry.get()]);
+                all.push(index);
+            }
+        }
+    }
+    let mut slots: Vec<Option<C>> = claims.into_iter().map(Some).collect();
+    contested
+        .into_values()
+        .map(|indices| {
+            indices
+                .into_iter()
+                .filter_map(|index| slots.get_mut(index).and_then(Option::take))
+                .collect()
+        })
+        .collect()
 }

@@ -16,11 +16,25 @@ pub fn path_for(scenario: &Path) -> PathBuf {
 /// Removes what changes from run to run (loopback ports) and trailing space, so a
 /// transcript compares equal across machines.
 pub fn normalize(transcript: &str) -> String {
-    let ports = regex::Regex::new(r"127\.0\.0\.1:\d+").ok();
-    let text = match ports {
-        Some(re) => re.replace_all(transcript, "127.0.0.1:[port]").into_owned(),
-        None => transcript.to_string(),
-    };
+    // Loopback ports, and the wall-clock times a TLS library prints when it refuses a
+    // certificate (certificates are made at start-up, so those times move every run).
+    let redactions = [
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
+        (
+            r"verification time \d+ \(UNIX\)",
+            "verification time [time] (UNIX)",
+        ),
+        (
+            r"not valid (after|before) \d+ \(\d+ seconds (ago|from now)\)",
+            "not valid $1 [time] ([n] seconds $2)",
+        ),
+    ];
+    let mut text = transcript.to_string();
+    for (pattern, replacement) in redactions {
+        if let Ok(re) = regex::Regex::new(pattern) {
+            text = re.replace_all(&text, replacement).into_owned();
+        }
+    }
     let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
     lines.join("\n").trim_end().to_string()
 }

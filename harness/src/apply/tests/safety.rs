@@ -266,3 +266,40 @@ fn apply_skips_changes_that_do_not_fit_instead_of_clobbering() {
     };
     assert_eq!(apply(&before, &foreign), before);
 }
+
+/// Found by `applying_or_syncing_twice_is_applying_once`: a contact deleted from the
+/// directory while another moved onto its address. The first apply removes the one and
+/// moves the other; applying the plan again used to remove the contact that had moved
+/// in, since removals looked at the address only.
+#[test]
+fn applying_a_plan_twice_does_not_remove_what_moved_in() {
+    let settings = AccountSettings {
+        sync_contacts: true,
+        ..settings()
+    };
+    let before = Account {
+        contacts: [
+            cloud_contact(
+                "frank@partner.test",
+                "Frank",
+                Origin::DirectoryGenerated { guid: guid(1) },
+            ),
+            cloud_contact(
+                "alice@partner.test",
+                "Alice",
+                Origin::DirectoryGenerated { guid: guid(2) },
+            ),
+        ]
+        .into_iter()
+        .map(|contact| (contact.address.clone(), contact))
+        .collect(),
+        ..Account::default()
+    };
+    let directory = with_contacts(
+        DirectorySnapshot::default(),
+        vec![dir_contact(2, "Alice", "frank@partner.test")],
+    );
+    let (once, plan) = sync(&before, &directory, &settings);
+    assert_eq!(once.contacts.len(), 1, "{once:#?}");
+    assert_eq!(apply(&once, &plan), once);
+}

@@ -1,0 +1,233 @@
+//! How long the diff takes on large directories: `plan` and `apply` on N directory
+//! objects (mostly users, some groups and contacts) against an account already in step
+//! with them, after 1% of the objects changed (adds, removals, attribute, alias and
+//! membership changes).
+//!
+//! Run with `cargo bench -p harness --bench diff`; `DIFF_BENCH_SIZES=1000000` picks the
+//! sizes (comma-separated). Prints each size's times and the cost per object, so linear
+//! growth shows as a flat per-object column. Target: under 1 s for plan + apply at 1M.
+//!
+//! Times are the thread's on-CPU time where Linux reports it (`/proc/thread-self/
+//! schedstat`), so a busy CI machine shared with other builds does not inflate them;
+//! the wall-clock total is printed next to it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use harness::account::Account;
+use harness::address::Address;
+use harness::apply::{apply, plan, sync};
+use harness::guid::Guid;
+use harness::settings::{AccountSettings, Region};
+use harness::snapshot::{DirContact, DirGroup, DirUser, DirectorySnapshot, GroupKind};
+
+/// Sizes measured when `DIFF_BENCH_SIZES` is not set.
+const SIZES: [usize; 4] = [100_000, 250_000, 500_000, 1_000_000];
+
+/// Timed repetitions per size; the fastest is reported (the others only add noise from
+/// the allocator and the machine).
+const REPEAT: usize = 3;
+
+/// Members per group: a sales team, not "all staff".
+const GROUP_SIZE: usize = 25;
+
+fn guid(n: usize) -> Guid {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&(n as u64).to_le_bytes());
+    bytes[8] = 0x8a;
+    Guid(bytes)
+}
+
+fn address(text: &str) -> Address {
+    match Address::parse(text) {
+        Ok(address) => address,
+        Err(error) => panic!("benchmark address {text}: {error}"),
+    }
+}
+
+fn user(n: usize) -> DirUser {
+    DirUser {
+        guid: guid(n),
+        dn: format!("CN=User {n},OU=Staff,DC=corp,DC=test"),
+        primary: address(&format!("user{n}@corp.test")),
+        aliases: BTreeSet::from([address(&format!("u{n}@corp.test"))]),
+        disabled: n.is_multiple_of(50),
+        attributes: BTreeMap::from([("department".to_owned(), vec![format!("Dept {}", n % 40)])]),
+    }
+}
+
+/// `objects` directory objects: 1% groups, 5% contacts, the rest users; group `g`
+/// holds a run of [`GROUP_SIZE`] users.
+fn directory(objects: usize) -> DirectorySnapshot {
+    let groups = objects / 100;
+    let contacts = objects / 20;
+    let users = objects - groups - contacts;
+    let mut snapshot = DirectorySnapshot::default();
+    for n in 0..users {
+        snapshot.users.insert(guid(n), user(n));
+    }
+    for c in 0..contacts {
+        let n = users + c;
+        snapshot.contacts.insert(
+            guid(n),
+            DirContact {
+                guid: guid(n),
+                dn: format!("CN=Partner {c},OU=Contacts,DC=corp,DC=test"),
+                name: format!("Partner {c}"),
+                primary: address(&format!("partner{c}@partner.test")),
+                aliases: BTreeSet::new(),
+            },
+        );
+    }
+    for g in 0..groups {
+        let n = users + contacts + g;
+        let first = (g * GROUP_SIZE) % users.max(1);
+        snapshot.groups.insert(
+            guid(n),
+            DirGroup {
+                guid: guid(n),
+                dn: format!("CN=Team {g},OU=Groups,DC=corp,DC=test"),
+                name: format!("Team {g}"),
+                kind: GroupKind::Group,
+                address: Some(address(&format!("team{g}@corp.test"))),
+                members: (first..first + GROUP_SIZE)
+                    .map(|m| guid(m % users))
+                    .collect(),
+            },
+        );
+    }
+    snapshot
+}
+
+/// Changes 1% of the objects, a quarter each: new users, deleted users, users with a
+/// new department and alias (and every tenth also disabled), and group membership
+/// edits.
+fn one_percent_changed(mut snapshot: DirectorySnapshot, objects: usize) -> DirectorySnapshot {
+    let quarter = (objects / 400).max(1);
+    let users: Vec<Guid> = snapshot.users.keys().copied().collect();
+    let stride = (users.len() / quarter).max(1);
+    for k in 0..quarter {
+        let n = objects + k;
+        snapshot.users.insert(guid(n), user(n));
+    }
+    for k in 0..quarter {
+        if let Some(gone) = users.get(k * stride) {
+            snapshot.users.remove(gone);
+        }
+    }
+    for k in 0..quarter {
+        if let Some(changed) = users
+            .get(k * stride + stride / 2)
+            .and_then(|guid| snapshot.users.get_mut(guid))
+        {
+            changed
+                .attributes
+                .insert("department".to_owned(), vec!["Moved".to_owned()]);
+            changed
+                .aliases
+                .insert(address(&format!("new{k}@corp.test")));
+            if k.is_multiple_of(10) {
+                changed.disabled = !changed.disabled;
+            }
+        }
+    }
+    let groups: Vec<Guid> = snapshot.groups.keys().copied().collect();
+    for k in 0..quarter {
+        let Some(group) = groups
+            .get(k % groups.len().max(1))
+            .and_then(|guid| snapshot.groups.get_mut(guid))
+        else {
+            continue;
+        };
+        if k.is_multiple_of(2) {
+            group.members.pop_first();
+        } else if let Some(user) = users.get((k * 7919) % users.len()) {
+            group.members.insert(*user);
+        }
+    }
+    snapshot
+}
+
+fn settings() -> AccountSettings {
+    AccountSettings {
+        link_aliases: true,
+        acknowledge_disabled: true,
+        additional_attributes: vec!["department".to_owned()],
+        max_unlink: usize::MAX,
+        sync_contacts: true,
+        domains: vec!["corp.test".to_owned()],
+        ..AccountSettings::new(Region::Europe)
+    }
+}
+
+/// The calling thread's on-CPU time, if the kernel reports it.
+fn cpu_time() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
+/// Runs `work` and returns (on-CPU time, or wall time where unavailable; wall time).
+fn timed(work: impl FnOnce()) -> (Duration, Duration) {
+    let (cpu, wall) = (cpu_time(), Instant::now());
+    work();
+    let wall = wall.elapsed();
+    let cpu = cpu
+        .zip(cpu_time())
+        .map(|(start, end)| end.saturating_sub(start));
+    (cpu.unwrap_or(wall), wall)
+}
+
+fn fastest(mut run: impl FnMut() -> (Duration, Duration)) -> (Duration, Duration) {
+    (0..REPEAT).map(|_| run()).min().unwrap_or_default()
+}
+
+fn per_object(duration: Duration, objects: usize) -> f64 {
+    duration.as_nanos() as f64 / objects as f64
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::var("DIFF_BENCH_SIZES")
+        .ok()
+        .map(|sizes| {
+            sizes
+                .split(',')
+                .filter_map(|size| size.trim().parse().ok())
+                .collect()
+        })
+        .unwrap_or_else(|| SIZES.to_vec());
+    let settings = settings();
+    println!(
+        "{:>10} {:>8} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "objects", "changes", "plan", "apply", "total", "ns/object", "wall"
+    );
+    for objects in sizes {
+        let before = directory(objects);
+        let (account, _) = sync(&Account::default(), &before, &settings);
+        let after = one_percent_changed(before, objects);
+
+        let mut changes = 0;
+        let (plan_time, plan_wall) = fastest(|| {
+            timed(|| {
+                let plan = black_box(plan(black_box(&account), &after, &settings));
+                changes = plan.changes.len();
+            })
+        });
+        let the_plan = plan(&account, &after, &settings);
+        let (apply_time, apply_wall) = fastest(|| {
+            timed(|| {
+                black_box(apply(black_box(&account), &the_plan));
+            })
+        });
+        let total = plan_time + apply_time;
+        println!(
+            "{objects:>10} {changes:>8} {:>8.0}ms {:>8.0}ms {:>8.0}ms {:>10.0} {:>8.0}ms",
+            plan_time.as_secs_f64() * 1e3,
+            apply_time.as_secs_f64() * 1e3,
+            total.as_secs_f64() * 1e3,
+            per_object(total, objects),
+            (plan_wall + apply_wall).as_secs_f64() * 1e3,
+        );
+    }
+}
