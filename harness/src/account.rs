@@ -19,6 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -29,17 +30,20 @@ use crate::keyed::{self, Keyed};
 use crate::snapshot::GroupKind;
 
 /// The cloud account: what mail filtering and policies see.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Account {
     /// Internal users, by primary address.
     #[serde(default, with = "keyed")]
+    #[schemars(with = "Vec<CloudUser>")]
     pub users: BTreeMap<Address, CloudUser>,
     /// Groups, all from the directory, by the directory group's GUID.
     #[serde(default, with = "keyed")]
+    #[schemars(with = "Vec<CloudGroup>")]
     pub groups: BTreeMap<Guid, CloudGroup>,
     /// Contacts, by address.
     #[serde(default, with = "keyed")]
+    #[schemars(with = "Vec<CloudContact>")]
     pub contacts: BTreeMap<Address, CloudContact>,
 }
 
@@ -78,7 +82,7 @@ impl fmt::Display for Origin {
 }
 
 /// An internal user of the account.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct CloudUser {
     /// Primary address, also the key in [`Account::users`].
@@ -111,7 +115,7 @@ impl CloudUser {
 }
 
 /// A group: a named set of member addresses, used by policies and for delivery.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct CloudGroup {
     /// The directory group it mirrors; also the key in [`Account::groups`].
@@ -130,7 +134,7 @@ pub struct CloudGroup {
 }
 
 /// An external address the account knows by name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct CloudContact {
     /// The contact's address, also the key in [`Account::contacts`].
@@ -177,6 +181,29 @@ impl Serialize for Origin {
                 map.end()
             }
         }
+    }
+}
+
+/// Mirrors the hand-written serde above: the string `manual` or a one-entry map.
+impl JsonSchema for Origin {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Origin".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let guid = generator.subschema_for::<Guid>();
+        json_schema!({
+            "description": "Who owns a cloud user or contact: `manual`, or `{ \"directory-generated\": <objectGUID> }` for one linked to a directory object.",
+            "oneOf": [
+                { "const": "manual" },
+                {
+                    "type": "object",
+                    "properties": { (DIRECTORY_GENERATED): guid },
+                    "required": [DIRECTORY_GENERATED],
+                    "additionalProperties": false
+                }
+            ]
+        })
     }
 }
 

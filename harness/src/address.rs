@@ -11,6 +11,7 @@ use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 use std::sync::Arc;
 
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Why a string is not an e-mail address.
@@ -140,6 +141,22 @@ impl FromStr for Address {
 impl Serialize for Address {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.original)
+    }
+}
+
+/// A string with exactly one `@`, something on both sides and no whitespace: what
+/// [`Address::parse`] accepts once the value is trimmed.
+impl JsonSchema for Address {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Address".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "An e-mail address; compared case-insensitively, shown as spelt.",
+            "type": "string",
+            "pattern": r"^[^\s@]+@[^\s@]+$"
+        })
     }
 }
 

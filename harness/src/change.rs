@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::account::{CloudContact, CloudGroup, CloudUser, Origin};
@@ -21,7 +22,7 @@ use crate::guid::Guid;
 /// moves all changed addresses at once so that two users can swap addresses.
 ///
 /// Changes after an address change name the user or contact by its new address.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(
     tag = "change",
     rename_all = "kebab-case",
@@ -204,7 +205,9 @@ pub enum Change {
 }
 
 /// What kind of directory object a report entry is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ObjectKind {
     /// A user.
@@ -216,7 +219,9 @@ pub enum ObjectKind {
 }
 
 /// A directory object as a report names it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub struct ObjectRef {
     /// User, group or contact.
@@ -228,7 +233,7 @@ pub struct ObjectRef {
 }
 
 /// One of the owners of a conflicting address.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(
     tag = "party",
     rename_all = "kebab-case",
@@ -263,7 +268,7 @@ pub enum Party {
 
 /// An address more than one object wants. Every directory object among the parties is
 /// left as it was in the cloud this run; the rest of the run applies.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Conflict {
     /// The contested address.
@@ -273,7 +278,9 @@ pub struct Conflict {
 }
 
 /// How an address is used by the object that has it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum AddressRole {
     /// A user's primary address: the whole user is left out.
@@ -285,7 +292,9 @@ pub enum AddressRole {
 }
 
 /// An address outside the account's registered domains: reported, not applied.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub struct OutOfDomain {
     /// The address.
@@ -297,7 +306,7 @@ pub struct OutOfDomain {
 }
 
 /// Why a run was stopped before changing anything.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct MaxUnlinkStop {
     /// Directory-generated users the run would have unlinked or removed.

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::account::Account;
@@ -17,7 +18,7 @@ pub const REFERENCE_ENGINE: &str = "reference";
 
 /// One simulated DC host and where its services listen. Engines must reach the host by
 /// these addresses while checking certificates against `host`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct DcEndpoint {
     /// The DC's host name, as the connector settings and certificates name it.
@@ -46,7 +47,7 @@ impl DcEndpoint {
 }
 
 /// Everything an engine needs for one sync.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct SyncRequest {
     /// Directory connector or agent.
@@ -64,7 +65,7 @@ pub struct SyncRequest {
 }
 
 /// What an engine reports for one sync.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct SyncResponse {
     /// The run report (method, host, TLS outcome, changes, errors).
@@ -78,7 +79,7 @@ pub struct SyncResponse {
 }
 
 /// A sign-in pass-through attempt.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct SignInRequest {
     /// The DC hosts of the scenario.
@@ -94,7 +95,7 @@ pub struct SignInRequest {
 }
 
 /// How a sign-in ended; the contract's stable names (kebab-case in JSON and scenarios).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SignInResult {
     /// The directory accepted the password.
@@ -158,6 +159,15 @@ pub enum EngineError {
 pub trait SyncEngine: Send + Sync {
     /// A short name for tables and messages.
     fn name(&self) -> &str;
+
+    /// Whether the engine implements the behaviour of the scenario named `scenario` (the
+    /// file name without `.yaml`). Unclaimed scenarios are reported as not claimed,
+    /// neither passed nor failed. The reference engine claims everything; an engine
+    /// speaking the contract lists its claims in its answer to `hello`.
+    fn claims(&self, scenario: &str) -> bool {
+        let _ = scenario;
+        true
+    }
 
     /// Runs one sync.
     fn sync<'a>(

@@ -30,6 +30,8 @@
 //! The harness around any engine:
 //!
 //! - [`engine`]: the `SyncEngine` trait the runner drives; [`reference`] is this stack as one.
+//! - [`contract`]: the JSON messages of an engine run as a program, and their schema.
+//! - [`subprocess`]: `SubprocessEngine`, the adapter for such programs.
 //! - [`scenario`]: the scenario format, the runner, expectations and snapshot files.
 //! - [`suite`]: many scenarios: discovery, verdicts, JUnit XML.
 //! - `testing` (feature `testing`): proptest strategies for directories, accounts and
@@ -42,6 +44,7 @@ pub mod address;
 pub mod apply;
 pub mod change;
 pub mod connect;
+pub mod contract;
 pub mod engine;
 pub mod extract;
 pub mod guid;
@@ -54,6 +57,7 @@ pub mod settings;
 pub mod signin;
 pub mod snapshot;
 pub mod stack;
+pub mod subprocess;
 pub mod suite;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

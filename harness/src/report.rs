@@ -5,12 +5,13 @@
 use std::collections::BTreeSet;
 use std::fmt::{self, Write as _};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::change::{Change, Conflict, MaxUnlinkStop, OutOfDomain, Plan};
 
 /// Which of the two sync methods ran.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SyncMethod {
     /// The cloud connected inbound to the domain controller.
@@ -20,7 +21,7 @@ pub enum SyncMethod {
 }
 
 /// How the connection to the domain controller was protected, as it turned out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(
     tag = "tls",
     rename_all = "kebab-case",
@@ -49,7 +50,7 @@ pub enum TlsOutcome {
 ///
 /// Counts are of distinct objects, not of change lines: a user with a new alias and a new
 /// department is one updated user.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Counts {
     /// Users added as directory generated.
@@ -139,7 +140,7 @@ impl Counts {
 
 /// Everything one run yields (SPEC: counts, an itemized deterministically ordered change
 /// list, and the errors and warnings met).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Report {
     /// Directory connector or agent.

@@ -12,13 +12,14 @@
 use std::fmt;
 use std::net::Ipv6Addr;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// How the connection to the domain controller is protected.
 ///
 /// There is no `Default`: SPEC allows plain LDAP but never as the default, so the mode
 /// must always be written down.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum EncryptionMode {
     /// TLS; the certificate must chain to a trusted CA, be valid now and match the host.
@@ -184,6 +185,33 @@ impl ConnectorSettings {
     /// The hosts to try, in order.
     pub fn hosts(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.primary_host.as_str()).chain(self.secondary_host.as_deref())
+    }
+}
+
+/// Written by hand: derived from `try_from`, every field would look optional, yet all but
+/// the secondary host are required (a missing one is refused, see [`SettingsError::Missing`]).
+impl JsonSchema for ConnectorSettings {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ConnectorSettings".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let encryption = generator.subschema_for::<EncryptionMode>();
+        schemars::json_schema!({
+            "description": "The directory connector: how the cloud reaches the domain controller.",
+            "type": "object",
+            "properties": {
+                "primary-host": { "type": "string", "description": "Host name or IP address of the domain controller tried first." },
+                "secondary-host": { "type": "string", "description": "Tried only when the primary cannot be reached (refused, timed out, reset)." },
+                "encryption": encryption,
+                "port": { "type": "integer", "minimum": 1, "maximum": 65535, "description": "TCP port on both hosts; usually 636 for TLS and 389 for plain LDAP." },
+                "bind-dn": { "type": "string", "description": "The service account's distinguished name." },
+                "password": { "type": "string", "minLength": 1, "description": "The service account's password." },
+                "root-dn": { "type": "string", "description": "Where the subtree search starts, e.g. DC=corp,DC=example,DC=test." }
+            },
+            "required": ["primary-host", "encryption", "port", "bind-dn", "password", "root-dn"],
+            "additionalProperties": false
+        })
     }
 }
 
@@ -382,7 +410,9 @@ fn suggest_dn(value: &str) -> Option<String> {
 }
 
 /// The data centre region an account lives in; it fixes the time zone of the schedule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Region {
     /// Scheduled in GMT (UTC+0 all year, no British Summer Time).
@@ -399,7 +429,7 @@ pub enum Region {
 ///
 /// Booleans default to `false`: every setting that changes the account beyond adding
 /// and converting users is opt-in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct AccountSettings {
     /// Link each directory user's alias addresses to it; when off, the sync neither links

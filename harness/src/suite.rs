@@ -21,7 +21,8 @@ pub enum Verdict {
     New,
     /// The scenario could not run.
     Error(String),
-    /// The engine does not claim this scenario (`not-for-engines`).
+    /// The engine does not claim this scenario (see [`SyncEngine::claims`]): neither
+    /// passed nor failed.
     Skipped,
 }
 
@@ -34,7 +35,7 @@ impl Verdict {
             Verdict::Changed(_) => "CHANGED",
             Verdict::New => "NEW",
             Verdict::Error(_) => "ERROR",
-            Verdict::Skipped => "skipped",
+            Verdict::Skipped => "not claimed",
         }
     }
 
@@ -126,12 +127,7 @@ async fn judge(path: &Path, engine: &dyn SyncEngine, mode: SnapshotMode) -> Verd
         Ok(l) => l,
         Err(e) => return Verdict::Error(e.to_string()),
     };
-    if loaded
-        .scenario
-        .not_for_engines
-        .iter()
-        .any(|n| n == engine.name())
-    {
+    if !engine.claims(&loaded.name) {
         return Verdict::Skipped;
     }
     let output = match runner::run(&loaded, engine).await {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use harness::engine::SyncEngine;
+use harness::subprocess::SubprocessEngine;
 use harness::suite::{self, SnapshotMode, Verdict};
 
 #[derive(Parser)]
@@ -38,12 +39,33 @@ enum Command {
         /// Scenarios run at once.
         #[arg(long, default_value_t = 4)]
         jobs: usize,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
     /// Run one scenario and print its transcript.
     Show {
         /// The scenario file.
         scenario: PathBuf,
     },
+}
+
+/// Which engine runs the scenarios: the reference stack, or a program speaking the
+/// engine contract (docs/engine-contract.md).
+#[derive(clap::Args)]
+struct EngineArgs {
+    /// Run the scenarios against this program instead of the reference engine, e.g.
+    /// 'python3 engines/python/engine.py' (split like a shell command line). Transcripts
+    /// are then not compared with the reference snapshots; expectations and the
+    /// idempotence invariant are, for the scenarios the engine claims.
+    #[arg(long, value_name = "COMMAND")]
+    engine: Option<String>,
+    /// The engine's name in tables and messages (default: the name it gives in `hello`).
+    #[arg(long, value_name = "NAME", requires = "engine")]
+    engine_name: Option<String>,
+    /// The longest one request to the engine may take before it is killed and the step
+    /// fails (e.g. 30s, 2m).
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = humantime::parse_duration)]
+    step_timeout: std::time::Duration,
 }
 
 fn main() -> ExitCode {
@@ -66,7 +88,8 @@ fn main() -> ExitCode {
                 junit,
                 accept,
                 jobs,
-            } => run(paths, filter, junit, accept, jobs).await,
+                engine,
+            } => run(paths, filter, junit, accept, jobs, engine).await,
             Command::Show { scenario } => show(scenario).await,
         }
     });
@@ -83,12 +106,52 @@ fn engine() -> Arc<dyn SyncEngine> {
     Arc::new(harness::reference::ReferenceEngine::default())
 }
 
+/// Starts talking to a foreign engine: splits its command, asks `hello` for its name and
+/// claims, and warns about claims that name no scenario (a typo claims nothing).
+async fn foreign_engine(
+    command: &str,
+    args: &EngineArgs,
+    paths: &[PathBuf],
+) -> anyhow::Result<Arc<dyn SyncEngine>> {
+    let words = SubprocessEngine::split_command(command).with_context(|| {
+        format!("--engine {command:?}: not a command line (empty, or a quote is not closed)")
+    })?;
+    let mut engine = SubprocessEngine::new(
+        args.engine_name.clone().unwrap_or_default(),
+        words,
+        args.step_timeout,
+    )?;
+    if args.engine_name.is_none() {
+        let fallback = engine.program_name();
+        engine.set_name(fallback);
+    }
+    let hello = engine.hello().await.context(
+        "the engine must answer `hello` with its name and claims before any scenario runs",
+    )?;
+    if args.engine_name.is_none() && !hello.name.trim().is_empty() {
+        engine.set_name(hello.name.trim());
+    }
+    let known: std::collections::BTreeSet<String> = suite::discover(paths, None)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    for claim in hello.claims.iter().filter(|c| !known.contains(*c)) {
+        eprintln!(
+            "warning: engine {} claims {claim:?}, which names no scenario here",
+            engine.name()
+        );
+    }
+    Ok(Arc::new(engine))
+}
+
 async fn run(
     paths: Vec<PathBuf>,
     filter: Option<String>,
     junit: Option<PathBuf>,
     accept: bool,
     jobs: usize,
+    engine_args: EngineArgs,
 ) -> anyhow::Result<ExitCode> {
     let paths = if paths.is_empty() {
         vec![PathBuf::from("scenarios")]
@@ -106,11 +169,18 @@ async fn run(
                 .join(", ")
         );
     }
-    let engine = engine();
-    let mode = if accept {
-        SnapshotMode::Accept
-    } else {
-        SnapshotMode::Compare
+    let (engine, mode) = match &engine_args.engine {
+        // The snapshots are the reference engine's transcripts: another engine's words
+        // legitimately differ, so only its expectations and invariants are judged.
+        Some(_) if accept => anyhow::bail!(
+            "--accept writes the reference engine's snapshots; it cannot be combined with --engine"
+        ),
+        Some(command) => (
+            foreign_engine(command, &engine_args, &paths).await?,
+            SnapshotMode::Ignore,
+        ),
+        None if accept => (engine(), SnapshotMode::Accept),
+        None => (engine(), SnapshotMode::Compare),
     };
     let bar = indicatif::ProgressBar::new(files.len() as u64);
     bar.set_style(
@@ -144,10 +214,10 @@ async fn run(
         .max()
         .unwrap_or(8)
         .max(8);
-    println!("{:<width$}  {:<8}  {:>8}", "scenario", "result", "time");
+    println!("{:<width$}  {:<11}  {:>8}", "scenario", "result", "time");
     for r in &results {
         println!(
-            "{:<width$}  {:<8}  {:>7.2}s",
+            "{:<width$}  {:<11}  {:>7.2}s",
             r.name,
             r.verdict.word(),
             r.elapsed.as_secs_f64()
@@ -168,7 +238,7 @@ async fn run(
         println!("{}", suite::detail(&r.verdict));
     }
     println!("\nengine: {}", engine.name());
-    println!("{passed} passed, {failed} failed, {changed} changed snapshot, {skipped} skipped");
+    println!("{passed} passed, {failed} failed, {changed} changed snapshot, {skipped} not claimed");
     if let Some(path) = junit {
         let xml = suite::junit(&results, engine.name()).context("rendering JUnit XML")?;
         std::fs::write(&path, xml).with_context(|| format!("writing {}", path.display()))?;

@@ -37,10 +37,6 @@ pub struct Scenario {
     /// Start of the scenario's clock (RFC 3339); default 2026-01-05T00:00:00Z.
     #[serde(default)]
     pub start: Option<String>,
-    /// Engines (by name) that do not claim this scenario's behaviour; the reference
-    /// engine claims everything.
-    #[serde(default)]
-    pub not_for_engines: Vec<String>,
     /// The steps, in order. (A step is a one-key map, `- expect: {...}`; serde_yaml 0.9
     /// would otherwise want YAML tags for enum variants.)
     #[serde(with = "serde_yaml::with::singleton_map_recursive")]
