@@ -80,7 +80,7 @@ fn a_passing_suite_exits_zero_with_a_summary_and_junit() {
     assert!(ok, "{out}");
     assert!(out.contains(&format!("{SCENARIO}  passed")), "{out}");
     assert!(
-        out.contains("1 passed, 0 failed, 0 changed snapshot, 0 skipped"),
+        out.contains("1 passed, 0 failed, 0 changed snapshot, 0 not claimed"),
         "{out}"
     );
     let xml = std::fs::read_to_string(&junit).unwrap();
