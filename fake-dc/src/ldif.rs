@@ -96,7 +96,7 @@ pub fn export(dir: &Directory, flavour: LdifFlavour) -> String {
 }
 
 fn ad_entry(dir: &Directory, id: EntryId, out: &mut String) {
-    line(out, "dn", dir.dn(id).to_string().as_bytes());
+    line(out, "dn", dir.dn_str(id).to_string().as_bytes());
     let mut seen = std::collections::HashSet::new();
     for name in dir.attribute_names(id) {
         if !seen.insert(name.to_ascii_lowercase()) {
@@ -116,7 +116,7 @@ fn ad_entry(dir: &Directory, id: EntryId, out: &mut String) {
 
 fn openldap_entry(dir: &Directory, id: EntryId, out: &mut String) -> bool {
     let e = dir.entry(id);
-    let dn = dir.dn(id).to_string();
+    let dn = dir.dn_str(id).to_string();
     let rdn_value = e.rdn.value().to_string();
     let mut attrs: Vec<(&str, Vec<u8>)> = Vec::new();
     let copy = |attrs: &mut Vec<(&'static str, Vec<u8>)>, from: &str, to: &'static str| {

@@ -138,6 +138,23 @@ fn renames_and_moves_keep_identity_and_rename_the_subtree() {
     );
     assert!(dir.entry(maya).usn_changed > usn);
     assert_eq!(dir.highest_usn(), dir.entry(maya).usn_changed);
+    // The DN text kept per entry follows every rename, move and delete of an ancestor.
+    let staff = id(&dir, "OU=Staff,DC=corp,DC=example,DC=test");
+    dir.rename(staff, Rdn::new("OU", "Employees, All"), None)
+        .unwrap();
+    let bob = id(
+        &dir,
+        "CN=Bob Baker,OU=Engineering,OU=Employees\\, All,DC=corp,DC=example,DC=test",
+    );
+    dir.delete(bob).unwrap();
+    assert!(dir.dn_str(bob).contains("\\0ADEL:"), "{}", dir.dn_str(bob));
+    for e in dir.ids() {
+        assert_eq!(dir.dn_str(e), dir.dn(e).to_string());
+    }
+    assert_eq!(
+        dir.dn_str(maya),
+        "CN=Maya Mueller,OU=Finance,OU=Employees\\, All,DC=corp,DC=example,DC=test"
+    );
 }
 
 #[test]

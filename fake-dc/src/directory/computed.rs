@@ -69,7 +69,7 @@ impl Directory {
                     .map(|c| c.as_bytes().to_vec())
                     .collect(),
             ),
-            "distinguishedname" => one(self.dn(id).to_string()),
+            "distinguishedname" => one(self.dn_str(id).to_string()),
             "name" => one(e.rdn.value()),
             "objectguid" => Values::Computed(vec![e.guid.0.to_vec()]),
             "objectsid" => Values::Computed(e.sid.iter().map(|s| s.to_bytes()).collect()),
@@ -106,7 +106,7 @@ impl Directory {
             "isdeleted" if e.deleted => one("TRUE"),
             "lastknownparent" if e.deleted => Values::Computed(
                 e.last_known_parent
-                    .map(|p| self.dn(p).to_string().into_bytes())
+                    .map(|p| self.dn_str(p).to_string().into_bytes())
                     .into_iter()
                     .collect(),
             ),
@@ -154,7 +154,7 @@ impl Directory {
     fn live_dns(&self, ids: &[EntryId]) -> Vec<Vec<u8>> {
         ids.iter()
             .filter(|m| !self.entry(**m).deleted)
-            .map(|m| self.dn(*m).to_string().into_bytes())
+            .map(|m| self.dn_str(*m).to_string().into_bytes())
             .collect()
     }
 

@@ -95,6 +95,10 @@ pub struct Directory {
     /// The RDNs above a naming-context head (`DC=example,DC=test` for
     /// `DC=corp,DC=example,DC=test`): heads have no parent entry to take them from.
     head_suffix: HashMap<EntryId, Vec<Rdn>>,
+    /// Each entry's DN as text, kept with `dn_index` (every search result and every
+    /// `member` value prints one, and walking the ancestors each time dominated paged
+    /// searches).
+    dn_text: Vec<Box<str>>,
     clock: Clock,
 }
 
@@ -129,6 +133,7 @@ impl Directory {
             seed,
             names: HashMap::default(),
             head_suffix: HashMap::default(),
+            dn_text: Vec::new(),
             clock: Arc::new(ids::system_now),
         }
     }
@@ -191,6 +196,36 @@ impl Directory {
             }
         }
         Dn { rdns }
+    }
+
+    /// The entry's DN as AD prints it (the same text as `dn(id).to_string()`), without
+    /// rebuilding it.
+    pub fn dn_str(&self, id: EntryId) -> &str {
+        &self.dn_text[id.index()]
+    }
+
+    /// Recomputes the DN text of `id` from its RDN and its parent's text, which must be
+    /// current (parents are indexed before their children).
+    fn refresh_dn_text(&mut self, id: EntryId) {
+        let e = &self.entries[id.index()];
+        let mut text = e.rdn.to_string();
+        match e.parent {
+            Some(p) => {
+                text.push(',');
+                text.push_str(&self.dn_text[p.index()]);
+            }
+            None => {
+                for rdn in self.head_suffix.get(&id).into_iter().flatten() {
+                    text.push(',');
+                    text.push_str(&rdn.to_string());
+                }
+            }
+        }
+        let i = id.index();
+        if i >= self.dn_text.len() {
+            self.dn_text.resize(i + 1, Box::default());
+        }
+        self.dn_text[i] = text.into_boxed_str();
     }
 
     /// The case-folded DN of an entry (its index key), built without cloning the RDNs.
@@ -357,6 +392,9 @@ impl Directory {
     /// into its parent. The caller has checked that the DN is free.
     pub(crate) fn set_head_suffix(&mut self, id: EntryId, suffix: Vec<Rdn>) {
         self.head_suffix.insert(id, suffix);
+        if id.index() < self.entries.len() {
+            self.refresh_dn_text(id);
+        }
     }
 
     pub(crate) fn insert(&mut self, mut entry: Entry) -> EntryId {
@@ -373,6 +411,7 @@ impl Directory {
 
     /// Adds `id` to every index.
     pub(crate) fn index(&mut self, id: EntryId) {
+        self.refresh_dn_text(id);
         let key = self.dn_key(id);
         self.dn_index.insert(key, id);
         let e = &self.entries[id.index()];
@@ -441,6 +480,8 @@ impl Directory {
     /// Re-keys `id` and everything below it in the DN index after a rename or move.
     pub(crate) fn reindex_subtree_dns(&mut self, id: EntryId, old_base: &str, new_base: &str) {
         for sub in self.scope(id, Scope::Subtree) {
+            // `scope` lists parents before children, so each parent's text is current.
+            self.refresh_dn_text(sub);
             let new_key = self.dn_key(sub);
             let old_key = if new_key.len() >= new_base.len() {
                 format!("{}{}", &new_key[..new_key.len() - new_base.len()], old_base)

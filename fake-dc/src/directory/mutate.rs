@@ -202,7 +202,7 @@ impl Directory {
             dn: dn.to_string(),
             best_match: self
                 .best_match(dn)
-                .map(|id| self.dn(id).to_string())
+                .map(|id| self.dn_str(id).to_string())
                 .unwrap_or_default(),
         }
     }
@@ -434,8 +434,8 @@ impl Directory {
         // memberOf mirrors member and is short, while a group may hold 100,000 members.
         if self.entry(member).member_of.contains(&group) {
             return Err(DirError::MemberExists {
-                group: self.dn(group).to_string(),
-                member: self.dn(member).to_string(),
+                group: self.dn_str(group).to_string(),
+                member: self.dn_str(member).to_string(),
             });
         }
         if self.entry(group).kind != ObjectKind::Group {
@@ -455,8 +455,8 @@ impl Directory {
     pub fn remove_member(&mut self, group: EntryId, member: EntryId) -> Result<(), DirError> {
         if !self.entry(member).member_of.contains(&group) {
             return Err(DirError::NotAMember {
-                group: self.dn(group).to_string(),
-                member: self.dn(member).to_string(),
+                group: self.dn_str(group).to_string(),
+                member: self.dn_str(member).to_string(),
             });
         }
         self.entry_mut(group).members.retain(|m| *m != member);
@@ -500,8 +500,8 @@ impl Directory {
                         for t in targets {
                             if current.contains(&t) || member_adds.contains(&t) {
                                 return Err(DirError::MemberExists {
-                                    group: self.dn(id).to_string(),
-                                    member: self.dn(t).to_string(),
+                                    group: self.dn_str(id).to_string(),
+                                    member: self.dn_str(t).to_string(),
                                 });
                             }
                             member_adds.push(t);
@@ -512,8 +512,8 @@ impl Directory {
                         for t in targets {
                             if !current.contains(&t) && !member_adds.contains(&t) {
                                 return Err(DirError::NotAMember {
-                                    group: self.dn(id).to_string(),
-                                    member: self.dn(t).to_string(),
+                                    group: self.dn_str(id).to_string(),
+                                    member: self.dn_str(t).to_string(),
                                 });
                             }
                             member_removes.push(t);
@@ -673,7 +673,7 @@ impl Directory {
             .any(|c| !self.entry(*c).deleted)
         {
             return Err(DirError::NotAllowedOnNonLeaf {
-                dn: self.dn(id).to_string(),
+                dn: self.dn_str(id).to_string(),
             });
         }
         let Some(graveyard) = self.domain_of(id).map(|d| d.deleted_objects) else {

@@ -88,22 +88,24 @@ pub const LDAP_POLICIES: &[&str] = &[
 pub fn attributes(dir: &Directory, host: &str, domain: usize) -> Vec<(&'static str, Vec<String>)> {
     let root = dir
         .root_domain()
-        .map(|d| dir.dn(d.head).to_string())
+        .map(|d| dir.dn_str(d.head).to_string())
         .unwrap_or_default();
     let root_dns = dir
         .root_domain()
         .map(|d| d.dns_name.clone())
         .unwrap_or_default();
     let own = dir.domains.get(domain);
-    let default_nc = own.map(|d| dir.dn(d.head).to_string()).unwrap_or_default();
+    let default_nc = own
+        .map(|d| dir.dn_str(d.head).to_string())
+        .unwrap_or_default();
     let own_dns = own.map(|d| d.dns_name.clone()).unwrap_or_default();
     let config = dir
         .configuration
-        .map(|c| dir.dn(c).to_string())
+        .map(|c| dir.dn_str(c).to_string())
         .unwrap_or_default();
     let schema = dir
         .schema
-        .map(|s| dir.dn(s).to_string())
+        .map(|s| dir.dn_str(s).to_string())
         .unwrap_or_default();
     let short = host.split('.').next().unwrap_or(host);
     let server = format!(
@@ -111,7 +113,7 @@ pub fn attributes(dir: &Directory, host: &str, domain: usize) -> Vec<(&'static s
         short.to_ascii_uppercase()
     );
     let mut contexts = vec![default_nc.clone(), config.clone(), schema.clone()];
-    contexts.extend(dir.dns_zones.iter().map(|z| dir.dn(*z).to_string()));
+    contexts.extend(dir.dns_zones.iter().map(|z| dir.dn_str(*z).to_string()));
     let one = |s: String| vec![s];
     let many = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     vec![

@@ -166,7 +166,7 @@ fn run(
     };
     let entry = |id: EntryId| -> LdapMsg {
         let mut attributes = render.attributes(&dir, id);
-        let mut dn = dir.dn(id).to_string();
+        let mut dn = dir.dn_str(id).to_string();
         if let Some(format) = extended_dn {
             dn = extended(&dir, id, format);
             for a in &mut attributes {
@@ -348,7 +348,7 @@ fn extended(dir: &Directory, id: EntryId, format: i64) -> String {
             out.push_str(&format!("<SID={}>;", hex(&sid.to_bytes())));
         }
     }
-    out.push_str(&dir.dn(id).to_string());
+    out.push_str(dir.dn_str(id));
     out
 }
 
@@ -450,7 +450,7 @@ fn plan(
                 }
                 return match dir.best_match(&dn) {
                     Some(m) if !dir.entry(m).deleted || show_deleted => {
-                        Err(LdapError::no_such_object(&dir.dn(m).to_string()))
+                        Err(LdapError::no_such_object(dir.dn_str(m)))
                     }
                     Some(_) => Err(LdapError::no_such_object("")),
                     None => {
@@ -478,7 +478,7 @@ fn plan(
             .domain_of(id)
             .map(|d| d.dns_name.clone())
             .unwrap_or_default();
-        return Err(LdapError::referral(&dns, &dir.dn(id).to_string()));
+        return Err(LdapError::referral(&dns, dir.dn_str(id)));
     }
     // A read-scoped account may still start above its scopes (the domain head, say):
     // the ancestors of what it may read are traversable, and only what it may read
@@ -496,7 +496,7 @@ fn plan(
             .parent()
             .and_then(|p| dir.lookup(&p).or_else(|| dir.best_match(&p)));
         return Err(LdapError::no_such_object(
-            &best.map(|b| dir.dn(b).to_string()).unwrap_or_default(),
+            &best.map(|b| dir.dn_str(b).to_string()).unwrap_or_default(),
         ));
     }
     let references = if scope == Scope::Subtree && !forest {
