@@ -15,13 +15,12 @@
 //!   MaxReceiveBuffer is 10,485,760 bytes: "a larger request closes the connection").
 //!
 //! Every other operation is handed to `ldap3_proto` (`LdapOp::try_from`) and every
-//! response is encoded by it.
+//! response is built by it; [`super::encode`] writes the bytes.
 
 use bytes::BytesMut;
 use ldap3_lber::common::TagClass;
 use ldap3_lber::parse::Parser;
 use ldap3_lber::structure::{StructureTag, PL};
-use ldap3_lber::write as lber_write;
 use ldap3_proto::proto::{LdapMsg, LdapOp};
 use tokio_util::codec::{Decoder, Encoder};
 
@@ -203,7 +202,7 @@ impl Encoder<LdapMsg> for LdapServerCodec {
 
     fn encode(&mut self, msg: LdapMsg, buf: &mut BytesMut) -> Result<(), CodecError> {
         let tag: StructureTag = msg.into();
-        lber_write::encode_into(buf, tag)?;
+        super::encode::encode_into(buf, &tag);
         Ok(())
     }
 }

@@ -18,6 +18,7 @@
 
 mod bind;
 pub mod codec;
+mod encode;
 mod errors;
 mod extended;
 mod faults;
