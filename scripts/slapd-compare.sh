@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs the same client load (fake-dc/benches/server.rs) against fake-dc in process and
-# against a private OpenLDAP slapd loaded with the same 100,000 users, and prints both.
+# Runs the same client load (fake-dc/benches/server.rs) against fake-dc in process, against
+# `fake-dc serve` in its own process, and against a private OpenLDAP slapd loaded with the
+# same 100,000 users, and prints all three. The own-process run is the like-for-like one:
+# both servers then share the two cores with the bench's clients in the same way.
 #
 # slapd runs on loopback only, from a temporary directory (mdb backend), and is stopped
 # on exit. Needs Debian's `slapd` package (slapd, slapadd, /etc/ldap/schema).
@@ -11,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PORT="${SLAPD_PORT:-38999}"
+FDC_PORT="${FAKE_DC_PORT:-38998}"
 SLAPD="$(command -v slapd || echo /usr/sbin/slapd)"
 SLAPADD="$(command -v slapadd || echo /usr/sbin/slapadd)"
 for tool in "$SLAPD" "$SLAPADD"; do
@@ -21,7 +24,11 @@ SCHEMA=/etc/ldap/schema
 
 WORK="$(mktemp -d -t slapd-compare.XXXXXX)"
 SLAPD_PID=""
+FDC_PID=""
 cleanup() {
+    if [ -n "$FDC_PID" ] && kill -0 "$FDC_PID" 2>/dev/null; then
+        kill -INT "$FDC_PID" && wait "$FDC_PID" 2>/dev/null || true
+    fi
     if [ -n "$SLAPD_PID" ] && kill -0 "$SLAPD_PID" 2>/dev/null; then
         kill "$SLAPD_PID" && wait "$SLAPD_PID" 2>/dev/null || true
     fi
@@ -70,7 +77,17 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
-echo "== fake-dc (in process: clients and server share the CPU)"
+echo "== fake-dc (in process: clients and server share one runtime)"
 cargo bench -q -p fake-dc --bench server 2>/dev/null
+echo "== fake-dc serve (own process, like slapd; per-operation log lines off)"
+RUST_LOG=warn target/release/fake-dc serve --ldap "127.0.0.1:$FDC_PORT" fake-dc/benches/bench-100k.yaml > "$WORK/fake-dc.log" 2>&1 &
+FDC_PID=$!
+for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$FDC_PORT") 2>/dev/null && break
+    sleep 0.1
+done
+cargo bench -q -p fake-dc --bench server -- --external "ldap://127.0.0.1:$FDC_PORT" --label fdc-serve 2>/dev/null
+kill -INT "$FDC_PID" && wait "$FDC_PID" 2>/dev/null || true
+FDC_PID=""
 echo "== slapd $( "$SLAPD" -VV 2>&1 | head -1 | sed 's/.*slapd //' ) (own process)"
 cargo bench -q -p fake-dc --bench server -- --external "ldap://127.0.0.1:$PORT" --label slapd 2>/dev/null
