@@ -147,3 +147,24 @@ domains:
         ]
     );
 }
+
+#[test]
+fn a_dynamic_list_may_be_based_on_an_ou_defined_further_down() {
+    let yaml = r#"
+domains:
+  - dns: corp.test
+    ous:
+      - name: Lists
+        dynamicLists:
+          - { cn: Research, filter: "(mail=*)", base: "OU=R\\+D,DC=corp,DC=test" }
+      - name: R+D
+"#;
+    let dir = load_str(yaml, "forward", LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let list = dir
+        .resolve(&Dn::parse("CN=Research,OU=Lists,DC=corp,DC=test").unwrap())
+        .unwrap();
+    assert_eq!(
+        dir.entry(list).get_str("msExchDynamicDLBaseDN"),
+        Some("OU=R\\+D,DC=corp,DC=test")
+    );
+}
