@@ -9,6 +9,11 @@
 //! same conflicts and out-of-domain reports, same snapshot. The delta run must really be
 //! one (no fallback), and the next round continues from its state and account.
 //!
+//! Beyond the model's mutations, a case draws its root DN (the domain, or `OU=Staff` so
+//! that moves to `OU=R+D` and `OU=Contacts` leave it), the page size, and for each round
+//! whether `OU=Sales` is renamed or moved out of `OU=Staff` for that round's syncs: AD
+//! changes no `uSNChanged` below a renamed OU, which only the container reads catch.
+//!
 //! The property takes the delta sync as a parameter, so `a_delta_that_ignores_tombstones_
 //! is_caught` runs a deliberately broken one through the same check and shows it fails.
 //!
@@ -19,6 +24,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use fake_dc::dn::{Dn, Rdn};
 use futures::future::BoxFuture;
 use harness::account::Account;
 use harness::delta::{DeltaState, ExtractionMode};
@@ -26,6 +32,7 @@ use harness::report::SyncMethod;
 use harness::settings::{AccountSettings, ConnectorSettings};
 use harness::stack::{run_delta_sync, run_sync, DeltaSyncOutcome, SyncEnvironment};
 use harness::testing::dc::LiveDc;
+use harness::testing::model::{ou_dn, ROOT_DN};
 use harness::testing::planted::delta_sync_ignoring_tombstones;
 use harness::testing::strategies::scenario;
 use harness::testing::Scenario;
@@ -72,11 +79,73 @@ fn ignoring_tombstones<'a>(
     ))
 }
 
+/// What happens to `OU=Sales` (inside `OU=Staff`) during one round's syncs; it is put
+/// back before the next round's mutations, which the model describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SalesOu {
+    /// Left alone.
+    Kept,
+    /// Renamed `OU=Sales 2`: every DN below it changes.
+    Renamed,
+    /// Moved under the domain head: out of `OU=Staff`.
+    MovedUp,
+}
+
+/// One case of the property.
+#[derive(Debug, Clone)]
+struct Case {
+    /// The directory, the account, the rounds of mutations, the settings.
+    scenario: Scenario,
+    /// Root the connector at `OU=Staff` rather than the domain.
+    staff_only: bool,
+    /// Entries per page.
+    page_size: i32,
+    /// What happens to `OU=Sales` in each round (cycled).
+    sales: Vec<SalesOu>,
+}
+
 /// Scenarios with at least one round of mutations (one without is a single full run).
-fn cases() -> impl Strategy<Value = Scenario> {
-    scenario().prop_filter("a round of mutations to sync after", |s| {
-        !s.rounds.is_empty()
-    })
+fn cases() -> impl Strategy<Value = Case> {
+    let sales = prop_oneof![
+        2 => Just(SalesOu::Kept),
+        1 => Just(SalesOu::Renamed),
+        1 => Just(SalesOu::MovedUp),
+    ];
+    (
+        scenario().prop_filter("a round of mutations to sync after", |s| {
+            !s.rounds.is_empty()
+        }),
+        any::<bool>(),
+        prop_oneof![Just(1000), 1i32..6],
+        proptest::collection::vec(sales, 1..4),
+    )
+        .prop_map(|(scenario, staff_only, page_size, sales)| Case {
+            scenario,
+            staff_only,
+            page_size,
+            sales,
+        })
+}
+
+/// Renames or moves `OU=Sales` as `what` says (`undo`: back where the model has it).
+fn reshape_sales(live: &LiveDc, what: SalesOu, undo: bool) -> Result<(), TestCaseError> {
+    let (name, parent) = match what {
+        SalesOu::Kept => return Ok(()),
+        SalesOu::Renamed => ("Sales 2", ou_dn(0)),
+        SalesOu::MovedUp => ("Sales", ROOT_DN.to_owned()),
+    };
+    let (from, to, new_name) = if undo {
+        (format!("OU={name},{parent}"), ou_dn(0), "Sales")
+    } else {
+        (ou_dn(1), parent, name)
+    };
+    live.dc
+        .with_directory(|d| {
+            let ou = d.resolve(&Dn::parse(&from).unwrap())?;
+            let to = d.resolve(&Dn::parse(&to).unwrap())?;
+            d.rename(ou, Rdn::new("OU", new_name), Some(to))
+        })
+        .map_err(|e| TestCaseError::fail(format!("reshaping OU=Sales: {e}")))
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -87,11 +156,8 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// The property: see the module docs.
-async fn delta_reaches_the_full_result(
-    delta: DeltaSync,
-    case: &Scenario,
-) -> Result<(), TestCaseError> {
-    let live = LiveDc::start(&case.directory)
+async fn delta_reaches_the_full_result(delta: DeltaSync, case: &Case) -> Result<(), TestCaseError> {
+    let live = LiveDc::start(&case.scenario.directory)
         .await
         .map_err(TestCaseError::fail)?;
     let result = check(delta, case, &live).await;
@@ -99,11 +165,14 @@ async fn delta_reaches_the_full_result(
     result
 }
 
-async fn check(delta: DeltaSync, case: &Scenario, live: &LiveDc) -> Result<(), TestCaseError> {
-    let env = live.env(SyncMethod::DirectoryConnector, 1000);
-    let connector = live.connector();
-    let settings = &case.settings;
-    let first = delta(&env, &connector, settings, &case.seed, None).await;
+async fn check(delta: DeltaSync, case: &Case, live: &LiveDc) -> Result<(), TestCaseError> {
+    let env = live.env(SyncMethod::DirectoryConnector, case.page_size);
+    let mut connector = live.connector();
+    if case.staff_only {
+        connector.root_dn = ou_dn(0);
+    }
+    let (scenario, settings) = (&case.scenario, &case.scenario.settings);
+    let first = delta(&env, &connector, settings, &scenario.seed, None).await;
     prop_assert!(
         first.sync.report.errors.is_empty(),
         "first run failed:\n{}",
@@ -111,12 +180,14 @@ async fn check(delta: DeltaSync, case: &Scenario, live: &LiveDc) -> Result<(), T
     );
     let mut state = first.state;
     let mut account = first.sync.account;
-    let mut model = case.directory.clone();
-    for (number, round) in case.rounds.iter().enumerate() {
+    let mut model = scenario.directory.clone();
+    let sales = case.sales.iter().cycle();
+    for ((number, round), &sales) in scenario.rounds.iter().enumerate().zip(sales) {
         for mutation in round {
             live.mutate(&mut model, mutation)
                 .map_err(TestCaseError::fail)?;
         }
+        reshape_sales(live, sales, false)?;
         let incremental = delta(&env, &connector, settings, &account, state.as_ref()).await;
         let full = run_sync(&env, &connector, settings, &account).await;
         let report = &incremental.sync.report;
@@ -153,6 +224,7 @@ async fn check(delta: DeltaSync, case: &Scenario, live: &LiveDc) -> Result<(), T
         );
         state = incremental.state;
         account = incremental.sync.account;
+        reshape_sales(live, sales, true)?;
     }
     Ok(())
 }
