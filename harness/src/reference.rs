@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use futures::FutureExt as _;
 
-use crate::delta::DeltaState;
+use crate::delta::{DeltaState, ExtractionMode};
 use crate::engine::{
     EngineError, SignInRequest, SignInResult, SyncEngine, SyncMode, SyncRequest, SyncResponse,
     REFERENCE_ENGINE,
@@ -90,9 +90,9 @@ impl SyncEngine for ReferenceEngine {
                     s.ranged_fetches,
                     s.gc_lookups
                 );
-                if request.mode == SyncMode::Delta {
+                if matches!(outcome.report.extraction, Some(ExtractionMode::Delta { .. })) {
                     line.push_str(&format!(
-                        "; {} tombstones, {} containers read again",
+                        "; tombstones: {}, containers read again: {}",
                         s.tombstones, s.containers
                     ));
                 }
