@@ -66,7 +66,7 @@ use crate::extract::{
 };
 use crate::guid::Guid;
 
-pub use decide::decide;
+use decide::decide;
 
 /// How far the stored objects are known: up to `usn` on the DC `dc`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -366,17 +366,52 @@ pub(crate) async fn extract_with(
         }
         _ => Some(Vec::new()),
     };
-    let ((state, since_usn), tombstones) = match (decided, tombstones) {
-        (Ok(continued), Some(tombstones)) => (continued, tombstones),
-        (Err(reason), _) => {
-            return full(ldap, members, request, scope, watermark, reason, stats).await;
+    match (decided, tombstones) {
+        (Ok((state, since)), Some(tombstones)) => {
+            let from = Continued {
+                state,
+                since,
+                tombstones,
+                domain,
+            };
+            continue_from(ldap, members, request, scope, watermark, from, stats).await
         }
+        (Err(reason), _) => full(ldap, members, request, scope, watermark, reason, stats).await,
         (Ok(_), None) => {
             let reason = FullReason::DeletedObjectsHidden;
-            return full(ldap, members, request, scope, watermark, reason, stats).await;
+            full(ldap, members, request, scope, watermark, reason, stats).await
         }
-    };
+    }
+}
 
+/// What a delta run continues from.
+struct Continued<'a> {
+    /// The last run's state.
+    state: &'a DeltaState,
+    /// Its watermark.
+    since: u64,
+    /// Objects deleted since.
+    tombstones: Vec<Guid>,
+    /// The head of the DC's domain, where changes are searched.
+    domain: String,
+}
+
+/// The delta proper: steps 4 to 6 of the module docs.
+async fn continue_from(
+    ldap: &mut Ldap,
+    members: MemberSource<'_>,
+    request: &ExtractRequest<'_>,
+    scope: ExtractionScope,
+    watermark: Watermark,
+    from: Continued<'_>,
+    stats: &mut ExtractStats,
+) -> Result<DeltaExtraction, ExtractError> {
+    let Continued {
+        state,
+        since: since_usn,
+        tombstones,
+        domain,
+    } = from;
     let attrs = extract::requested_attributes(request.additional_attributes);
     let mut warnings = BTreeSet::new();
     let changed = read::changed(
@@ -439,12 +474,13 @@ pub(crate) async fn extract_with(
     }
     extract::evaluate_dynamic_lists(ldap, request, &mut extraction, &mut warnings, stats).await?;
     extraction.warnings = warnings.into_iter().collect();
+    let up_to_usn = watermark.usn;
     let state = DeltaState::capture(watermark, scope, &extraction);
     Ok(DeltaExtraction {
         extraction,
         mode: ExtractionMode::Delta {
             since_usn,
-            up_to_usn: usn,
+            up_to_usn,
         },
         state: Some(state),
     })
