@@ -197,6 +197,49 @@ async fn a_delta_run_reads_only_the_changes_and_reaches_what_a_full_run_reaches(
 }
 
 #[tokio::test]
+async fn a_changed_group_over_1500_members_is_read_whole_in_ranges() {
+    let dc = start("small-org.yaml", &[DC1], CertProfile::CaSigned).await;
+    let env = env(&dc, SyncMethod::DirectoryConnector);
+    let connector = connector(EncryptionMode::Strict);
+    let settings = settings();
+    let first = delta(&env, &connector, &settings, &Account::default(), None).await;
+    change(&dc, |d| {
+        let group = id(
+            d,
+            "CN=Contractors Group 0,OU=Contractors,DC=corp,DC=example,DC=test",
+        );
+        let maya = id(d, &format!("CN=Maya Müller,OU=Sales,{STAFF}"));
+        d.add_member(group, maya).unwrap();
+    });
+    let second = delta(
+        &env,
+        &connector,
+        &settings,
+        &first.sync.account,
+        first.state.as_ref(),
+    )
+    .await;
+    assert!(is_delta(&second), "{}", second.sync.report);
+    assert!(
+        second.sync.stats.ranged_fetches >= 1,
+        "{:?}",
+        second.sync.stats
+    );
+    let contractors = second
+        .sync
+        .snapshot
+        .as_ref()
+        .unwrap()
+        .groups
+        .values()
+        .find(|g| g.name == "Contractors Group 0")
+        .unwrap();
+    assert_eq!(contractors.members.len(), 1_601);
+    assert_matches_full(&env, &connector, &settings, &first.sync.account, &second).await;
+    dc.shutdown().await;
+}
+
+#[tokio::test]
 async fn objects_moved_out_of_the_root_dn_leave_and_moved_in_arrive() {
     let dc = start("small-org.yaml", &[DC1], CertProfile::CaSigned).await;
     let env = env(&dc, SyncMethod::DirectoryConnector);
