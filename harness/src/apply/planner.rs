@@ -203,7 +203,10 @@ struct Planner<'a> {
     /// Sorted and deduplicated, since collision rounds may meet the same fact twice.
     warnings: BTreeSet<String>,
     /// Each directory group's member addresses, resolved once.
-    group_members: FastMap<Guid, BTreeSet<Address>>,
+    /// Sorted and deduplicated: compared with a cloud group's member set in one walk,
+    /// and copied into one only when they differ (large groups are the bulk of a
+    /// directory's links, and copying every member on every run dominated).
+    group_members: FastMap<Guid, Vec<&'a Address>>,
     /// For each snapshot user (in GUID order), whether a cloud user is linked to it.
     user_linked: Vec<bool>,
     /// Directory user → the key of the cloud user it adopts by address (manual or
@@ -342,15 +345,16 @@ impl<'a> Planner<'a> {
 
     /// Member GUIDs to the addresses the account can hold: in-domain users and contacts.
     fn resolve_group_members(&mut self) {
-        for (guid, group) in &self.snapshot.groups {
-            let mut members = BTreeSet::new();
+        let snapshot = self.snapshot;
+        for (guid, group) in &snapshot.groups {
+            let mut members = Vec::with_capacity(group.members.len());
             for member in &group.members {
-                if let Some(user) = self.snapshot.users.get(member) {
+                if let Some(user) = snapshot.users.get(member) {
                     if self.in_domain(&user.primary) {
-                        members.insert(user.primary.clone());
+                        members.push(&user.primary);
                     }
-                } else if let Some(contact) = self.snapshot.contacts.get(member) {
-                    members.insert(contact.primary.clone());
+                } else if let Some(contact) = snapshot.contacts.get(member) {
+                    members.push(&contact.primary);
                 } else {
                     self.warnings.insert(format!(
                         "group {} lists member {member}, which is not a mail-enabled user or \
@@ -359,6 +363,10 @@ impl<'a> Planner<'a> {
                     ));
                 }
             }
+            // Stable, so of two spellings of one address the first member's is kept, as
+            // inserting into a set would.
+            members.sort();
+            members.dedup();
             self.group_members.insert(*guid, members);
         }
     }

@@ -230,10 +230,10 @@ impl<'a> Planner<'a> {
         let address = self.group_address(group);
         let unchanged = base.name == group.name
             && base.address.as_ref() == address
-            && self
-                .group_members
-                .get(&group.guid)
-                .is_some_and(|members| *members == base.members);
+            && self.group_members.get(&group.guid).is_some_and(|members| {
+                members.len() == base.members.len()
+                    && members.iter().copied().eq(base.members.iter())
+            });
         let by = Some(group.guid);
         if unchanged {
             Fate::Same { by }
@@ -266,7 +266,7 @@ impl<'a> Planner<'a> {
             members: self
                 .group_members
                 .get(&group.guid)
-                .cloned()
+                .map(|members| members.iter().map(|member| (*member).clone()).collect())
                 .unwrap_or_default(),
         }
     }
