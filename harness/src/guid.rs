@@ -57,7 +57,7 @@ impl Guid {
     /// comparing the printed strings. Every GUID-keyed map lookup compares GUIDs a
     /// dozen times, so this is the diff's hottest function; building the print-order
     /// array per comparison made a 1M-object plan several times slower.
-    fn print_order_key(&self) -> u128 {
+    pub(crate) fn print_order_key(&self) -> u128 {
         let [a0, a1, a2, a3, b0, b1, c0, c1, rest @ ..] = self.0;
         (u128::from(u32::from_le_bytes([a0, a1, a2, a3])) << 96)
             | (u128::from(u16::from_le_bytes([b0, b1])) << 80)

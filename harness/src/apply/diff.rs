@@ -2,83 +2,73 @@
 
 use std::collections::BTreeSet;
 
-use super::planner::{Entity, Target};
-use crate::account::{Account, CloudContact, CloudGroup, CloudUser, Origin};
+use super::planner::{Existing, Fate, Target};
+use crate::account::{CloudContact, CloudGroup, CloudUser, Origin};
 use crate::change::Change;
 
-/// Step 5: the changes that turn the account into the target, unsorted.
-pub(super) fn diff(account: &Account, target: &Target) -> Vec<Change> {
+/// Step 5: the changes that turn the account into the target, unsorted. Objects the
+/// target keeps as they are cost nothing here.
+pub(super) fn diff(target: Target<'_>) -> Vec<Change> {
     let mut changes = Vec::new();
-    // `Entity::User(key)` entries come first in the target, in key order, and are a
-    // subset of the account's keys: walking both in step finds each user's target
-    // without building a lookup key (an address copy) per user.
-    let mut targets = target.users.iter().peekable();
-    for (key, before) in &account.users {
-        let after = targets
-            .next_if(|(entity, _)| matches!(entity, Entity::User(k) if k == key))
-            .map(|(_, after)| after);
-        match after {
-            Some(after) => user_changes(before, &after.value, &mut changes),
-            None => {
+    for (key, before, fate) in &target.users {
+        match fate {
+            Fate::Same { .. } => {}
+            Fate::Changed { value, .. } => user_changes(before, value, &mut changes),
+            Fate::Removed => {
                 if let Some(guid) = before.origin.guid() {
                     changes.push(Change::RemoveUser {
-                        address: key.clone(),
+                        address: (*key).clone(),
                         guid,
                     });
                 }
             }
         }
     }
-    for (entity, user) in &target.users {
-        if let Entity::NewUser(_) = entity {
-            changes.push(Change::AddUser {
-                user: user.value.clone(),
-            });
-        }
+    for (_, user) in target.new_users {
+        changes.push(Change::AddUser { user: user.value });
     }
 
-    for (guid, before) in &account.groups {
-        match target.groups.get(guid) {
-            Some(after) => group_changes(before, &after.value, &mut changes),
-            None => changes.push(Change::RemoveGroup {
-                guid: *guid,
+    for (guid, before, fate) in &target.groups {
+        match fate {
+            Fate::Same { .. } => {}
+            Fate::Changed { value, .. } => group_changes(before, value, &mut changes),
+            Fate::Removed => changes.push(Change::RemoveGroup {
+                guid: **guid,
                 name: before.name.clone(),
             }),
         }
     }
-    for (guid, group) in &target.groups {
-        if !account.groups.contains_key(guid) {
-            changes.push(Change::AddGroup {
-                group: group.value.clone(),
-            });
-        }
+    for (_, group) in target.new_groups {
+        changes.push(Change::AddGroup { group: group.value });
     }
 
-    let mut targets = target.contacts.iter().peekable();
-    for (key, before) in &account.contacts {
-        let after = targets
-            .next_if(|(entity, _)| matches!(entity, Entity::Contact(k) if k == key))
-            .map(|(_, after)| after);
-        match after {
-            Some(after) => contact_changes(before, &after.value, &mut changes),
-            None => {
+    contacts(&target.contacts, &mut changes);
+    for (_, contact) in target.new_contacts {
+        changes.push(Change::AddContact {
+            contact: contact.value,
+        });
+    }
+    changes
+}
+
+fn contacts(
+    existing: &[Existing<'_, crate::address::Address, CloudContact>],
+    changes: &mut Vec<Change>,
+) {
+    for (key, before, fate) in existing {
+        match fate {
+            Fate::Same { .. } => {}
+            Fate::Changed { value, .. } => contact_changes(before, value, changes),
+            Fate::Removed => {
                 if let Some(guid) = before.origin.guid() {
                     changes.push(Change::RemoveContact {
-                        address: key.clone(),
+                        address: (*key).clone(),
                         guid,
                     });
                 }
             }
         }
     }
-    for (entity, contact) in &target.contacts {
-        if let Entity::NewContact(_) = entity {
-            changes.push(Change::AddContact {
-                contact: contact.value.clone(),
-            });
-        }
-    }
-    changes
 }
 
 fn user_changes(before: &CloudUser, after: &CloudUser, changes: &mut Vec<Change>) {

@@ -1,9 +1,12 @@
 //! Steps 1, 2 and 4 of a plan (see the [`super`] module docs): directory facts, matching
 //! and the resolution of address collisions; step 3, the target account, is in [`target`].
+//!
+//! A run over a million objects where 1% changed must stay well under a second, so the
+//! working state is hash maps of borrowed keys (lookups only: nothing that reaches the
+//! plan depends on their order), the target borrows what does not change, and every
+//! ordered output (changes, conflicts, warnings) is sorted where it is produced.
 
-use std::borrow::Cow;
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::diff::diff;
 use crate::account::{Account, CloudContact, CloudGroup, CloudUser, Origin};
@@ -17,6 +20,12 @@ use crate::snapshot::{DirContact, DirGroup, DirUser, DirectorySnapshot};
 
 mod target;
 
+/// The planner's lookup tables hash rather than order: they are only ever probed.
+/// foldhash is several times faster than SipHash on these short keys, and a plan is
+/// not exposed to anyone who could choose keys to collide.
+type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+
 /// Works out what a run would change: see [`super::plan`].
 pub(super) fn plan(
     account: &Account,
@@ -26,19 +35,22 @@ pub(super) fn plan(
     Planner::new(account, snapshot, settings).plan()
 }
 
-/// Something in the target account that can own addresses.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// Something in the target account that can own addresses: an index into one of
+/// [`Target`]'s lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Entity {
-    /// A cloud user already in the account, by its current key.
-    User(Address),
-    /// A user this run adds.
-    NewUser(Guid),
-    /// A group, by GUID (new or not: groups are keyed by GUID either way).
-    Group(Guid),
-    /// A cloud contact already in the account, by its current key.
-    Contact(Address),
-    /// A contact this run adds.
-    NewContact(Guid),
+    /// A cloud user already in the account (`Target::users`).
+    User(usize),
+    /// A user this run adds (`Target::new_users`).
+    NewUser(usize),
+    /// A group already in the account (`Target::groups`).
+    Group(usize),
+    /// A group this run adds (`Target::new_groups`).
+    NewGroup(usize),
+    /// A cloud contact already in the account (`Target::contacts`).
+    Contact(usize),
+    /// A contact this run adds (`Target::new_contacts`).
+    NewContact(usize),
 }
 
 /// A target object and the directory object it mirrors this run, if any.
@@ -52,14 +64,111 @@ pub(super) struct Driven<T> {
     by: Option<Guid>,
 }
 
-/// The account as it should be after the run, each object under its [`Entity`].
-pub(super) struct Target {
-    /// Users, existing ones under their current key so the diff can find them.
-    pub(super) users: BTreeMap<Entity, Driven<CloudUser>>,
-    /// Groups by GUID.
-    pub(super) groups: BTreeMap<Guid, Driven<CloudGroup>>,
-    /// Contacts, like users.
-    pub(super) contacts: BTreeMap<Entity, Driven<CloudContact>>,
+/// What becomes of an object already in the account. Unchanged objects (nearly all, on
+/// most runs) are not copied: a million-user target would otherwise be a second copy
+/// of the account.
+pub(super) enum Fate<T> {
+    /// Left out of the target: removed.
+    Removed,
+    /// Kept exactly as it is.
+    Same {
+        /// The directory object responsible for it this run, if any.
+        by: Option<Guid>,
+    },
+    /// Changed into `value`.
+    Changed {
+        /// The object as it will be.
+        value: Box<T>,
+        /// The directory object responsible for it this run, if any.
+        by: Option<Guid>,
+    },
+}
+
+impl<T> Fate<T> {
+    fn by(&self) -> Option<Guid> {
+        match self {
+            Fate::Removed => None,
+            Fate::Same { by } | Fate::Changed { by, .. } => *by,
+        }
+    }
+
+    /// The object as it will be, given the object as it is.
+    pub(super) fn value<'v>(&'v self, before: &'v T) -> Option<&'v T> {
+        match self {
+            Fate::Removed => None,
+            Fate::Same { .. } => Some(before),
+            Fate::Changed { value, .. } => Some(value),
+        }
+    }
+}
+
+/// An object already in the account, and what becomes of it.
+pub(super) type Existing<'a, K, T> = (&'a K, &'a T, Fate<T>);
+
+/// The account as it should be after the run.
+pub(super) struct Target<'a> {
+    /// Every account user, in key order.
+    pub(super) users: Vec<Existing<'a, Address, CloudUser>>,
+    /// Users this run adds, in GUID order.
+    pub(super) new_users: Vec<(Guid, Driven<CloudUser>)>,
+    /// Every account group, in GUID order.
+    pub(super) groups: Vec<Existing<'a, Guid, CloudGroup>>,
+    /// Groups this run adds, in GUID order.
+    pub(super) new_groups: Vec<(Guid, Driven<CloudGroup>)>,
+    /// Every account contact, in key order.
+    pub(super) contacts: Vec<Existing<'a, Address, CloudContact>>,
+    /// Contacts this run adds, in GUID order.
+    pub(super) new_contacts: Vec<(Guid, Driven<CloudContact>)>,
+}
+
+impl Target<'_> {
+    /// The directory object responsible for an entity's state this run.
+    fn driver(&self, entity: Entity) -> Option<Guid> {
+        fn by<T>(driven: Option<&Driven<T>>) -> Option<Guid> {
+            driven.and_then(|driven| driven.by)
+        }
+        match entity {
+            Entity::User(i) => self.users.get(i).and_then(|(_, _, fate)| fate.by()),
+            Entity::NewUser(i) => by(self.new_users.get(i).map(|(_, d)| d)),
+            Entity::Group(i) => self.groups.get(i).and_then(|(_, _, fate)| fate.by()),
+            Entity::NewGroup(i) => by(self.new_groups.get(i).map(|(_, d)| d)),
+            Entity::Contact(i) => self.contacts.get(i).and_then(|(_, _, fate)| fate.by()),
+            Entity::NewContact(i) => by(self.new_contacts.get(i).map(|(_, d)| d)),
+        }
+    }
+
+    fn user(&self, entity: Entity) -> Option<&CloudUser> {
+        match entity {
+            Entity::User(i) => self
+                .users
+                .get(i)
+                .and_then(|(_, before, fate)| fate.value(before)),
+            Entity::NewUser(i) => self.new_users.get(i).map(|(_, d)| &d.value),
+            _ => None,
+        }
+    }
+
+    fn group(&self, entity: Entity) -> Option<&CloudGroup> {
+        match entity {
+            Entity::Group(i) => self
+                .groups
+                .get(i)
+                .and_then(|(_, before, fate)| fate.value(before)),
+            Entity::NewGroup(i) => self.new_groups.get(i).map(|(_, d)| &d.value),
+            _ => None,
+        }
+    }
+
+    fn contact(&self, entity: Entity) -> Option<&CloudContact> {
+        match entity {
+            Entity::Contact(i) => self
+                .contacts
+                .get(i)
+                .and_then(|(_, before, fate)| fate.value(before)),
+            Entity::NewContact(i) => self.new_contacts.get(i).map(|(_, d)| &d.value),
+            _ => None,
+        }
+    }
 }
 
 /// How an owner uses an address, which decides what gives way in a collision.
@@ -79,10 +188,14 @@ struct Planner<'a> {
     snapshot: &'a DirectorySnapshot,
     /// What the run may do.
     settings: &'a AccountSettings,
+    /// The registered domains, trimmed as `AccountSettings::is_registered` trims them.
+    domains: Vec<&'a str>,
+    /// For each account user (in key order), the directory user linked to it by GUID.
+    user_owners: Vec<Option<&'a DirUser>>,
     /// Directory objects whose cloud counterpart this run leaves as it was.
-    held: BTreeSet<Guid>,
+    held: FastSet<Guid>,
     /// Aliases a user may not link this run because another owner keeps them.
-    blocked_aliases: BTreeSet<(Guid, Address)>,
+    blocked_aliases: FastSet<(Guid, Address)>,
     /// Contested addresses and everyone involved.
     conflicts: BTreeMap<Address, BTreeSet<Party>>,
     /// Addresses set aside for being outside the registered domains.
@@ -90,15 +203,27 @@ struct Planner<'a> {
     /// Sorted and deduplicated, since collision rounds may meet the same fact twice.
     warnings: BTreeSet<String>,
     /// Each directory group's member addresses, resolved once.
-    group_members: BTreeMap<Guid, BTreeSet<Address>>,
-    /// Directory user → the cloud user linked to it by GUID.
-    user_links: BTreeMap<Guid, Address>,
-    /// Directory user → the cloud user it adopts by address (manual or orphaned).
-    user_adoptions: BTreeMap<Guid, Address>,
-    /// Directory contact → the cloud contact linked to it (empty unless `sync contacts`).
-    contact_links: BTreeMap<Guid, Address>,
+    /// Sorted and deduplicated: compared with a cloud group's member set in one walk,
+    /// and copied into one only when they differ (large groups are the bulk of a
+    /// directory's links, and copying every member on every run dominated).
+    group_members: FastMap<Guid, Vec<&'a Address>>,
+    /// For each snapshot user (in GUID order), whether a cloud user is linked to it.
+    user_linked: Vec<bool>,
+    /// Directory user → the key of the cloud user it adopts by address (manual or
+    /// orphaned).
+    user_adoptions: FastMap<Guid, &'a Address>,
+    /// The same adoptions, by cloud key.
+    adopted_users: FastMap<&'a Address, Guid>,
+    /// For each account contact (in key order), the directory contact linked to it
+    /// (all `None` unless `sync contacts`).
+    contact_owners: Vec<Option<&'a DirContact>>,
+    /// For each snapshot contact (in GUID order), whether a cloud contact is linked to
+    /// it.
+    contact_linked: Vec<bool>,
     /// Directory contact → the cloud contact it adopts by address.
-    contact_adoptions: BTreeMap<Guid, Address>,
+    contact_adoptions: FastMap<Guid, &'a Address>,
+    /// The same adoptions, by cloud key.
+    adopted_contacts: FastMap<&'a Address, Guid>,
 }
 
 impl<'a> Planner<'a> {
@@ -111,16 +236,25 @@ impl<'a> Planner<'a> {
             account,
             snapshot,
             settings,
-            held: BTreeSet::new(),
-            blocked_aliases: BTreeSet::new(),
+            domains: settings
+                .domains
+                .iter()
+                .map(|domain| domain.trim().trim_end_matches('.'))
+                .collect(),
+            user_owners: Vec::new(),
+            held: FastSet::default(),
+            blocked_aliases: FastSet::default(),
             conflicts: BTreeMap::new(),
             out_of_domain: BTreeSet::new(),
             warnings: BTreeSet::new(),
-            group_members: BTreeMap::new(),
-            user_links: BTreeMap::new(),
-            user_adoptions: BTreeMap::new(),
-            contact_links: BTreeMap::new(),
-            contact_adoptions: BTreeMap::new(),
+            group_members: FastMap::default(),
+            user_linked: Vec::new(),
+            user_adoptions: FastMap::default(),
+            adopted_users: FastMap::default(),
+            contact_owners: vec![None; account.contacts.len()],
+            contact_linked: Vec::new(),
+            contact_adoptions: FastMap::default(),
+            adopted_contacts: FastMap::default(),
         }
     }
 
@@ -132,7 +266,7 @@ impl<'a> Planner<'a> {
             self.match_contacts();
         }
         let target = self.settle();
-        let mut changes = diff(self.account, &target);
+        let mut changes = diff(target);
         changes.sort();
 
         let would_unlink = changes
@@ -167,8 +301,12 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// `AccountSettings::is_registered`, with the registered names trimmed once.
     fn in_domain(&self, address: &Address) -> bool {
-        self.settings.is_registered(address.domain())
+        let wanted = address.domain().trim_end_matches('.');
+        self.domains
+            .iter()
+            .any(|registered| registered.eq_ignore_ascii_case(wanted))
     }
 
     fn user_ref(user: &DirUser) -> ObjectRef {
@@ -207,15 +345,16 @@ impl<'a> Planner<'a> {
 
     /// Member GUIDs to the addresses the account can hold: in-domain users and contacts.
     fn resolve_group_members(&mut self) {
-        for (guid, group) in &self.snapshot.groups {
-            let mut members = BTreeSet::new();
+        let snapshot = self.snapshot;
+        for (guid, group) in &snapshot.groups {
+            let mut members = Vec::with_capacity(group.members.len());
             for member in &group.members {
-                if let Some(user) = self.snapshot.users.get(member) {
+                if let Some(user) = snapshot.users.get(member) {
                     if self.in_domain(&user.primary) {
-                        members.insert(user.primary.clone());
+                        members.push(&user.primary);
                     }
-                } else if let Some(contact) = self.snapshot.contacts.get(member) {
-                    members.insert(contact.primary.clone());
+                } else if let Some(contact) = snapshot.contacts.get(member) {
+                    members.push(&contact.primary);
                 } else {
                     self.warnings.insert(format!(
                         "group {} lists member {member}, which is not a mail-enabled user or \
@@ -224,6 +363,10 @@ impl<'a> Planner<'a> {
                     ));
                 }
             }
+            // Stable, so of two spellings of one address the first member's is kept, as
+            // inserting into a set would.
+            members.sort();
+            members.dedup();
             self.group_members.insert(*guid, members);
         }
     }
@@ -240,12 +383,8 @@ impl<'a> Planner<'a> {
         // Borrowed and sorted rather than a map of owned references: a run over a
         // million objects would otherwise copy a DN per address just to find the few
         // that are contested.
-        let mut claims: Vec<(&Address, ObjectRef)> = Vec::new();
-        let user_ref = |user: &'a DirUser| ObjectRef {
-            kind: ObjectKind::User,
-            guid: user.guid,
-            dn: String::new(),
-        };
+        let mut claims: Vec<(&Address, ObjectKind, Guid)> =
+            Vec::with_capacity(snapshot.users.len() * 2);
         for user in snapshot.users.values() {
             if !self.in_domain(&user.primary) {
                 self.out_of_domain.insert(OutOfDomain {
@@ -256,11 +395,11 @@ impl<'a> Planner<'a> {
                 self.held.insert(user.guid);
                 continue;
             }
-            claims.push((&user.primary, user_ref(user)));
+            claims.push((&user.primary, ObjectKind::User, user.guid));
             if self.settings.link_aliases {
                 for alias in &user.aliases {
                     if self.in_domain(alias) {
-                        claims.push((alias, user_ref(user)));
+                        claims.push((alias, ObjectKind::User, user.guid));
                     } else {
                         self.out_of_domain.insert(OutOfDomain {
                             address: alias.clone(),
@@ -276,14 +415,7 @@ impl<'a> Planner<'a> {
                 continue;
             };
             if self.in_domain(address) {
-                claims.push((
-                    address,
-                    ObjectRef {
-                        kind: ObjectKind::Group,
-                        guid: group.guid,
-                        dn: String::new(),
-                    },
-                ));
+                claims.push((address, ObjectKind::Group, group.guid));
             } else {
                 self.out_of_domain.insert(OutOfDomain {
                     address: address.clone(),
@@ -294,37 +426,26 @@ impl<'a> Planner<'a> {
         }
         if self.settings.sync_contacts {
             for contact in snapshot.contacts.values() {
-                claims.push((
-                    &contact.primary,
-                    ObjectRef {
-                        kind: ObjectKind::Contact,
-                        guid: contact.guid,
-                        dn: String::new(),
-                    },
-                ));
+                claims.push((&contact.primary, ObjectKind::Contact, contact.guid));
             }
         }
-        for mut owners in contested(claims, |(address, _)| address) {
+        for mut owners in contested(claims, |(address, ..)| address) {
             owners.sort_unstable();
             owners.dedup();
             if owners.len() < 2 {
                 continue;
             }
-            self.held
-                .extend(owners.iter().map(|(_, object)| object.guid));
+            self.held.extend(owners.iter().map(|(_, _, guid)| *guid));
             let parties: Vec<Party> = owners
                 .iter()
-                .filter_map(|(_, object)| {
-                    let guid = &object.guid;
-                    match object.kind {
-                        ObjectKind::User => snapshot.users.get(guid).map(Self::user_ref),
-                        ObjectKind::Group => snapshot.groups.get(guid).map(Self::group_ref),
-                        ObjectKind::Contact => snapshot.contacts.get(guid).map(Self::contact_ref),
-                    }
+                .filter_map(|(_, kind, guid)| match kind {
+                    ObjectKind::User => snapshot.users.get(guid).map(Self::user_ref),
+                    ObjectKind::Group => snapshot.groups.get(guid).map(Self::group_ref),
+                    ObjectKind::Contact => snapshot.contacts.get(guid).map(Self::contact_ref),
                 })
                 .map(|object| Party::Directory { object })
                 .collect();
-            let Some((address, _)) = owners.first() else {
+            let Some((address, ..)) = owners.first() else {
                 continue;
             };
             self.conflicts
@@ -336,24 +457,35 @@ impl<'a> Planner<'a> {
 
     /// Step 2 for users: links by GUID, then adoptions by address.
     fn match_users(&mut self) {
-        let snapshot = self.snapshot;
-        let (links, orphans, warnings) = links_by_guid(
+        let links = links_by_guid(
             self.account
                 .users
                 .iter()
                 .map(|(key, user)| (key, user.origin)),
-            |guid| snapshot.users.get(guid).map(|user| &user.primary),
+            &self.snapshot.users,
+            |user| &user.primary,
             "user",
         );
-        self.user_links = links;
-        self.warnings.extend(warnings);
-        for (guid, user) in &self.snapshot.users {
-            if self.held.contains(guid) || self.user_links.contains_key(guid) {
+        self.user_owners = links.owners;
+        self.user_linked = links.linked;
+        self.warnings.extend(links.warnings);
+        for (position, (guid, user)) in self.snapshot.users.iter().enumerate() {
+            if self.user_linked.get(position).copied().unwrap_or_default()
+                || self.held.contains(guid)
+            {
                 continue;
             }
             if let Some((key, cloud)) = self.account.users.get_key_value(&user.primary) {
-                if cloud.origin == Origin::Manual || orphans.contains(key) {
-                    self.user_adoptions.insert(*guid, key.clone());
+                let orphan = || {
+                    links.losers.contains(key)
+                        || cloud
+                            .origin
+                            .guid()
+                            .is_some_and(|linked| !self.snapshot.users.contains_key(&linked))
+                };
+                if cloud.origin == Origin::Manual || orphan() {
+                    self.user_adoptions.insert(*guid, key);
+                    self.adopted_users.insert(key, *guid);
                 }
             }
         }
@@ -361,43 +493,57 @@ impl<'a> Planner<'a> {
 
     /// Step 2 for contacts, by the same rules as users.
     fn match_contacts(&mut self) {
-        let snapshot = self.snapshot;
-        let (links, orphans, warnings) = links_by_guid(
+        let links = links_by_guid(
             self.account
                 .contacts
                 .iter()
                 .map(|(key, contact)| (key, contact.origin)),
-            |guid| snapshot.contacts.get(guid).map(|contact| &contact.primary),
+            &self.snapshot.contacts,
+            |contact| &contact.primary,
             "contact",
         );
-        self.contact_links = links;
-        self.warnings.extend(warnings);
-        for (guid, contact) in &self.snapshot.contacts {
-            if self.held.contains(guid) || self.contact_links.contains_key(guid) {
+        self.contact_owners = links.owners;
+        self.contact_linked = links.linked;
+        self.warnings.extend(links.warnings);
+        for (position, (guid, contact)) in self.snapshot.contacts.iter().enumerate() {
+            if self
+                .contact_linked
+                .get(position)
+                .copied()
+                .unwrap_or_default()
+                || self.held.contains(guid)
+            {
                 continue;
             }
             if let Some((key, cloud)) = self.account.contacts.get_key_value(&contact.primary) {
-                if cloud.origin == Origin::Manual || orphans.contains(key) {
-                    self.contact_adoptions.insert(*guid, key.clone());
+                let orphan = || {
+                    links.losers.contains(key)
+                        || cloud
+                            .origin
+                            .guid()
+                            .is_some_and(|linked| !self.snapshot.contacts.contains_key(&linked))
+                };
+                if cloud.origin == Origin::Manual || orphan() {
+                    self.contact_adoptions.insert(*guid, key);
+                    self.adopted_contacts.insert(key, *guid);
                 }
             }
         }
     }
 
     /// Steps 3 and 4: the target, recomputed until no new claim collides.
-    fn settle(&mut self) -> Target {
+    fn settle(&mut self) -> Target<'a> {
         loop {
             let target = self.target();
             let mut gave_way = false;
-            let claims = claims(&target);
-            for owners in contested(claims, |(address, ..)| address) {
+            for owners in contested(claims(&target), |(address, ..)| address) {
                 let Some(&(address, ..)) = owners.first() else {
                     continue;
                 };
-                let newcomers: Vec<(&Entity, Claim)> = owners
+                let newcomers: Vec<(Entity, Claim)> = owners
                     .iter()
-                    .filter(|(_, entity, claim)| !self.held_before(address, entity, *claim))
-                    .map(|(_, entity, claim)| (entity.as_ref(), *claim))
+                    .filter(|(_, entity, claim)| !held_before(&target, address, *entity, *claim))
+                    .map(|(_, entity, claim)| (*entity, *claim))
                     .collect();
                 if newcomers.is_empty() {
                     self.warnings.insert(format!(
@@ -408,14 +554,14 @@ impl<'a> Planner<'a> {
                 }
                 let parties: Vec<Party> = owners
                     .iter()
-                    .filter_map(|(_, entity, _)| self.party(&target, entity))
+                    .filter_map(|(_, entity, _)| self.party(&target, *entity))
                     .collect();
                 self.conflicts
                     .entry(address.clone())
                     .or_default()
                     .extend(parties);
                 for (entity, claim) in newcomers {
-                    let Some(by) = driver(&target, entity) else {
+                    let Some(by) = target.driver(entity) else {
                         continue;
                     };
                     gave_way |= match claim {
@@ -430,132 +576,208 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn party(&self, target: &Target, entity: &Entity) -> Option<Party> {
-        if let Some(guid) = driver(target, entity) {
+    fn party(&self, target: &Target<'_>, entity: Entity) -> Option<Party> {
+        if let Some(guid) = target.driver(entity) {
             return self
                 .object_ref(&guid)
                 .map(|object| Party::Directory { object });
         }
         match entity {
             Entity::User(_) | Entity::NewUser(_) => {
-                target.users.get(entity).map(|user| Party::CloudUser {
-                    address: user.value.address.clone(),
-                    origin: user.value.origin,
+                target.user(entity).map(|user| Party::CloudUser {
+                    address: user.address.clone(),
+                    origin: user.origin,
                 })
             }
-            Entity::Group(guid) => target.groups.get(guid).map(|group| Party::CloudGroup {
-                guid: *guid,
-                name: group.value.name.clone(),
-            }),
-            Entity::Contact(_) | Entity::NewContact(_) => {
-                target
-                    .contacts
-                    .get(entity)
-                    .map(|contact| Party::CloudContact {
-                        address: contact.value.address.clone(),
-                    })
+            Entity::Group(_) | Entity::NewGroup(_) => {
+                target.group(entity).map(|group| Party::CloudGroup {
+                    guid: group.guid,
+                    name: group.name.clone(),
+                })
             }
-        }
-    }
-
-    /// Whether the account already held `address` this way before the run. The way
-    /// counts: a user whose alias becomes its primary makes a new claim, since only
-    /// primaries are keys and a manual user may already have that key.
-    ///
-    /// Answered from the account directly rather than from a set of every claim, which
-    /// would copy every address of a million-user account on each run.
-    fn held_before(&self, address: &Address, entity: &Entity, claim: Claim) -> bool {
-        match (entity, claim) {
-            (Entity::User(key) | Entity::Contact(key), Claim::Own) => key == address,
-            (Entity::User(key), Claim::Alias) => self
-                .account
-                .users
-                .get(key)
-                .is_some_and(|user| user.aliases.contains(address)),
-            (Entity::Group(guid), Claim::Own) => self
-                .account
-                .groups
-                .get(guid)
-                .is_some_and(|group| group.address.as_ref() == Some(address)),
-            _ => false,
+            Entity::Contact(_) | Entity::NewContact(_) => {
+                target.contact(entity).map(|contact| Party::CloudContact {
+                    address: contact.address.clone(),
+                })
+            }
         }
     }
 }
 
-/// Which cloud object each directory object is linked to; the linked cloud objects left
-/// over (their object is gone, or another cloud object claimed the same GUID first); and
-/// a warning for each such duplicate.
-fn links_by_guid<'k, 'd>(
-    cloud: impl Iterator<Item = (&'k Address, Origin)>,
-    directory_primary: impl Fn(&Guid) -> Option<&'d Address>,
+/// Whether the account already held `address` this way before the run. The way counts:
+/// a user whose alias becomes its primary makes a new claim, since only primaries are
+/// keys and a manual user may already have that key.
+///
+/// Answered from the account objects the target keeps next to each entity rather than
+/// from a set of every claim, which would copy every address of a million-user account
+/// on each run.
+fn held_before(target: &Target<'_>, address: &Address, entity: Entity, claim: Claim) -> bool {
+    match (entity, claim) {
+        (Entity::User(i), Claim::Own) => {
+            target.users.get(i).is_some_and(|(key, ..)| *key == address)
+        }
+        (Entity::Contact(i), Claim::Own) => target
+            .contacts
+            .get(i)
+            .is_some_and(|(key, ..)| *key == address),
+        (Entity::User(i), Claim::Alias) => target
+            .users
+            .get(i)
+            .is_some_and(|(_, before, _)| before.aliases.contains(address)),
+        (Entity::Group(i), Claim::Own) => target
+            .groups
+            .get(i)
+            .is_some_and(|(_, before, _)| before.address.as_ref() == Some(address)),
+        _ => false,
+    }
+}
+
+/// The links by GUID between cloud objects (users or contacts) and directory objects.
+struct Links<'a, D> {
+    /// For each cloud object, in key order, the directory object linked to it.
+    owners: Vec<Option<&'a D>>,
+    /// For each directory object, in GUID order, whether a cloud object is linked to it.
+    linked: Vec<bool>,
+    /// Cloud objects that lost their link to another cloud object linked to the same
+    /// directory object: treated as no longer in the directory.
+    losers: FastSet<&'a Address>,
+    /// One per loser.
+    warnings: Vec<String>,
+}
+
+/// Which cloud object each directory object is linked to. Of several cloud objects
+/// linked to one directory object, the one at the directory object's primary address
+/// wins, else the first in key order; the others are orphans, with a warning each.
+///
+/// A sort and a merge rather than a map from GUID to cloud object: both sides have a
+/// million entries in a large run, and walking two sorted lists in step touches memory
+/// in order where a map lookup per object misses the cache every time.
+fn links_by_guid<'a, D>(
+    cloud: impl Iterator<Item = (&'a Address, Origin)>,
+    directory: &'a BTreeMap<Guid, D>,
+    primary: impl Fn(&D) -> &Address,
     kind: &str,
-) -> (BTreeMap<Guid, Address>, BTreeSet<Address>, Vec<String>) {
-    let mut candidates: BTreeMap<Guid, Vec<&Address>> = BTreeMap::new();
-    let mut orphans = BTreeSet::new();
-    let mut warnings = Vec::new();
-    for (key, origin) in cloud {
-        let Some(guid) = origin.guid() else {
-            continue;
-        };
-        if directory_primary(&guid).is_some() {
-            candidates.entry(guid).or_default().push(key);
-        } else {
-            orphans.insert(key.clone());
+) -> Links<'a, D> {
+    // (GUID as its sort key, index in key order): small and compared as integers.
+    let mut by_guid: Vec<(u128, usize)> = Vec::new();
+    let mut keys: Vec<&'a Address> = Vec::new();
+    for (index, (key, origin)) in cloud.enumerate() {
+        keys.push(key);
+        if let Some(guid) = origin.guid() {
+            by_guid.push((guid.print_order_key(), index));
         }
     }
-    let mut links = BTreeMap::new();
-    for (guid, keys) in candidates {
-        let primary = directory_primary(&guid);
-        let chosen = keys
+    // By GUID, then key order: the first of several links to one object comes first.
+    by_guid.sort_unstable();
+    let mut links = Links {
+        owners: vec![None; keys.len()],
+        linked: vec![false; directory.len()],
+        losers: FastSet::default(),
+        warnings: Vec::new(),
+    };
+    let mut objects = directory.iter().enumerate().peekable();
+    let mut rest = by_guid.as_slice();
+    while let Some(&(sort_key, _)) = rest.first() {
+        let run = rest.iter().take_while(|(k, _)| *k == sort_key).count();
+        let (same, after) = rest.split_at(run);
+        rest = after;
+        while objects
+            .next_if(|(_, (g, _))| g.print_order_key() < sort_key)
+            .is_some()
+        {}
+        let Some((position, (guid, object))) =
+            objects.next_if(|(_, (g, _))| g.print_order_key() == sort_key)
+        else {
+            continue; // linked to an object no longer in the directory: an orphan
+        };
+        let wanted = primary(object);
+        let key_of = |index: usize| keys.get(index).copied();
+        let chosen = same
             .iter()
-            .find(|key| Some(**key) == primary)
-            .or(keys.first())
-            .copied();
-        let Some(chosen) = chosen else {
+            .find(|(_, index)| key_of(*index) == Some(wanted))
+            .or(same.first());
+        let Some(&(_, chosen_index)) = chosen else {
             continue;
         };
-        for other in keys.iter().filter(|key| **key != chosen) {
+        let Some(chosen_key) = key_of(chosen_index) else {
+            continue;
+        };
+        if let Some(owner) = links.owners.get_mut(chosen_index) {
+            *owner = Some(object);
+        }
+        if let Some(linked) = links.linked.get_mut(position) {
+            *linked = true;
+        }
+        for other in same
+            .iter()
+            .filter(|(_, index)| *index != chosen_index)
+            .filter_map(|(_, index)| key_of(*index))
+        {
             // Accounts written by hand (or by an older sync) can hold this; keeping one
             // link keeps the directory object's identity unambiguous.
-            orphans.insert((*other).clone());
-            warnings.push(format!(
-                "cloud {kind}s {chosen} and {other} are both linked to directory object \
+            links.losers.insert(other);
+            links.warnings.push(format!(
+                "cloud {kind}s {chosen_key} and {other} are both linked to directory object \
                  {guid}; {other} is treated as no longer in the directory"
             ));
         }
-        links.insert(guid, chosen.clone());
     }
-    (links, orphans, warnings)
-}
-
-fn driver(target: &Target, entity: &Entity) -> Option<Guid> {
-    match entity {
-        Entity::User(_) | Entity::NewUser(_) => target.users.get(entity).and_then(|d| d.by),
-        Entity::Group(guid) => target.groups.get(guid).and_then(|d| d.by),
-        Entity::Contact(_) | Entity::NewContact(_) => {
-            target.contacts.get(entity).and_then(|d| d.by)
-        }
-    }
+    links
 }
 
 /// Every address in the target and who claims it, in target order (users, groups,
-/// contacts).
-fn claims(target: &Target) -> Vec<(&Address, Cow<'_, Entity>, Claim)> {
+/// contacts; within each, account objects by key before new ones, groups all by GUID).
+fn claims<'t>(target: &'t Target<'_>) -> Vec<(&'t Address, Entity, Claim)> {
     let mut claims = Vec::with_capacity(target.users.len() * 2 + target.contacts.len());
-    for (entity, user) in &target.users {
-        claims.push((&user.value.address, Cow::Borrowed(entity), Claim::Own));
-        for alias in &user.value.aliases {
-            claims.push((alias, Cow::Borrowed(entity), Claim::Alias));
+    let user = |claims: &mut Vec<(&'t Address, Entity, Claim)>, u: &'t CloudUser, e| {
+        claims.push((&u.address, e, Claim::Own));
+        for alias in &u.aliases {
+            claims.push((alias, e, Claim::Alias));
+        }
+    };
+    for (i, (_, before, fate)) in target.users.iter().enumerate() {
+        if let Some(value) = fate.value(before) {
+            user(&mut claims, value, Entity::User(i));
         }
     }
-    // Groups are keyed by GUID; their entity is cheap to build (no address inside).
-    for (guid, group) in &target.groups {
-        if let Some(address) = &group.value.address {
-            claims.push((address, Cow::Owned(Entity::Group(*guid)), Claim::Own));
+    for (i, (_, driven)) in target.new_users.iter().enumerate() {
+        user(&mut claims, &driven.value, Entity::NewUser(i));
+    }
+    // Account groups and new ones, merged in GUID order as one list of groups.
+    let mut old = target.groups.iter().enumerate().peekable();
+    let mut new = target.new_groups.iter().enumerate().peekable();
+    loop {
+        let take_old = match (old.peek(), new.peek()) {
+            (Some((_, (a, ..))), Some((_, (b, _)))) => **a < *b,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let (address, entity) = if take_old {
+            let Some((i, (_, before, fate))) = old.next() else {
+                break;
+            };
+            (
+                fate.value(before).and_then(|group| group.address.as_ref()),
+                Entity::Group(i),
+            )
+        } else {
+            let Some((i, (_, driven))) = new.next() else {
+                break;
+            };
+            (driven.value.address.as_ref(), Entity::NewGroup(i))
+        };
+        if let Some(address) = address {
+            claims.push((address, entity, Claim::Own));
         }
     }
-    for (entity, contact) in &target.contacts {
-        claims.push((&contact.value.address, Cow::Borrowed(entity), Claim::Own));
+    for (i, (_, before, fate)) in target.contacts.iter().enumerate() {
+        if let Some(contact) = fate.value(before) {
+            claims.push((&contact.address, Entity::Contact(i), Claim::Own));
+        }
+    }
+    for (i, (_, driven)) in target.new_contacts.iter().enumerate() {
+        claims.push((&driven.value.address, Entity::NewContact(i), Claim::Own));
     }
     claims
 }
@@ -563,34 +785,79 @@ fn claims(target: &Target) -> Vec<(&Address, Cow<'_, Entity>, Claim)> {
 /// Every claim on each address claimed more than once: addresses in order, each
 /// address's claims in their order in `claims`.
 ///
-/// Almost every address has one claim, so a hash pass finds the few that do not and
-/// only those are sorted: sorting every address of a million-object run to find them
-/// cost more than the rest of the plan together. Callers only put the results in
-/// ordered sets and maps, so the plan does not depend on hash order.
-fn contested<'c, C>(claims: Vec<C>, address: impl Fn(&C) -> &'c Address) -> Vec<Vec<C>> {
-    let mut first: HashMap<&Address, usize> = HashMap::with_capacity(claims.len());
+/// Almost every address has one claim. Sorting the claims' fingerprints (with each
+/// claim's index in the low bits) brings the few repeated ones together while reading
+/// only a vector of integers, in order; only those are then compared as addresses.
+/// A hash map from address to claim did the same with a cache miss per claim, and
+/// sorting the addresses themselves compared strings behind pointers. Callers only put
+/// the results in ordered sets and maps, so the plan does not depend on fingerprints.
+fn contested<'c, C: Copy>(claims: Vec<C>, address: impl Fn(&C) -> &'c Address) -> Vec<Vec<C>> {
+    // Index in the low 32 bits, the fingerprint's top 32 above: equal addresses sort
+    // next to each other, in claim order. Unequal addresses that share the top bits
+    // only cost an address comparison.
+    const INDEX_BITS: u32 = 32;
+    let Ok(_) = u32::try_from(claims.len()) else {
+        return contested_slowly(claims, address);
+    };
+    let mut keys: Vec<u64> = claims
+        .iter()
+        .enumerate()
+        .map(|(index, claim)| {
+            (address(claim).fingerprint() & !(u64::MAX >> INDEX_BITS)) | index as u64
+        })
+        .collect();
+    keys.sort_unstable();
     let mut contested: BTreeMap<&Address, Vec<usize>> = BTreeMap::new();
-    for (index, claim) in claims.iter().enumerate() {
-        match first.entry(address(claim)) {
-            Entry::Vacant(entry) => {
-                entry.insert(index);
+    let claim_at = |key: u64| claims.get((key & (u64::MAX >> INDEX_BITS)) as usize);
+    let mut rest = keys.as_slice();
+    while let Some(&head) = rest.first() {
+        let run = rest
+            .iter()
+            .take_while(|key| *key >> INDEX_BITS == head >> INDEX_BITS)
+            .count();
+        let (same, after) = rest.split_at(run);
+        rest = after;
+        if run < 2 {
+            continue;
+        }
+        // A run is almost always one address; group it by address exactly anyway.
+        let mut groups: Vec<(&Address, Vec<usize>)> = Vec::new();
+        for &key in same {
+            let Some(claim) = claim_at(key) else { continue };
+            let index = (key & (u64::MAX >> INDEX_BITS)) as usize;
+            let a = address(claim);
+            match groups.iter_mut().find(|(other, _)| *other == a) {
+                Some((_, indices)) => indices.push(index),
+                None => groups.push((a, vec![index])),
             }
-            Entry::Occupied(entry) => {
-                let all = contested
-                    .entry(address(claim))
-                    .or_insert_with(|| vec![*entry.get()]);
-                all.push(index);
+        }
+        for (a, indices) in groups {
+            if indices.len() > 1 {
+                contested.insert(a, indices);
             }
         }
     }
-    let mut slots: Vec<Option<C>> = claims.into_iter().map(Some).collect();
     contested
         .into_values()
         .map(|indices| {
             indices
                 .into_iter()
-                .filter_map(|index| slots.get_mut(index).and_then(Option::take))
+                .filter_map(|index| claims.get(index).copied())
                 .collect()
         })
+        .collect()
+}
+
+/// [`contested`] for more claims than 32 bits can index: a map from address to claims.
+fn contested_slowly<'c, C: Copy>(
+    claims: Vec<C>,
+    address: impl Fn(&C) -> &'c Address,
+) -> Vec<Vec<C>> {
+    let mut all: BTreeMap<&Address, Vec<C>> = BTreeMap::new();
+    for claim in &claims {
+        all.entry(address(claim)).or_default().push(*claim);
+    }
+    all.into_values()
+        .filter(|claims| claims.len() > 1)
         .collect()
 }

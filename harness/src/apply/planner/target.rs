@@ -1,75 +1,150 @@
 //! Step 3 of a plan: the account as it should be after the run.
+//!
+//! Most runs change a small share of a large account, so the target notes every object
+//! that stays as it is ([`Fate::Same`]) and builds only what changes: deciding
+//! "unchanged" compares the directory object with its cloud object field by field,
+//! without building anything, and the diff skips those objects.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Driven, Entity, Planner, Target};
+use super::{Driven, Existing, Fate, Planner, Target};
 use crate::account::{CloudContact, CloudGroup, CloudUser, Origin};
 use crate::address::Address;
 use crate::guid::Guid;
 use crate::snapshot::{DirContact, DirGroup, DirUser};
 
-impl Planner<'_> {
+impl<'a> Planner<'a> {
     /// Step 3: the account as it should be, given what is held and blocked so far.
-    pub(super) fn target(&self) -> Target {
+    pub(super) fn target(&self) -> Target<'a> {
+        let (users, new_users) = self.target_users();
+        let (groups, new_groups) = self.target_groups();
+        let (contacts, new_contacts) = self.target_contacts();
         Target {
-            users: self.target_users(),
-            groups: self.target_groups(),
-            contacts: self.target_contacts(),
+            users,
+            new_users,
+            groups,
+            new_groups,
+            contacts,
+            new_contacts,
         }
     }
 
-    fn target_users(&self) -> BTreeMap<Entity, Driven<CloudUser>> {
-        let mut owner: BTreeMap<&Address, Guid> = BTreeMap::new();
-        for (guid, key) in self.user_links.iter().chain(&self.user_adoptions) {
-            owner.insert(key, *guid);
+    /// The directory user that decides what the account user at `index` (in key order)
+    /// becomes, if any: the one linked to it by GUID, else the one adopting it by address.
+    fn user_owner(&self, index: usize, key: &Address) -> Option<&'a DirUser> {
+        if let Some(owner) = self.user_owners.get(index).copied().flatten() {
+            return Some(owner);
         }
-        let mut users = BTreeMap::new();
-        for (key, cloud) in &self.account.users {
-            let entity = Entity::User(key.clone());
-            let directory = owner
-                .get(key)
-                .and_then(|guid| self.snapshot.users.get(guid));
-            let driven = match (directory, cloud.origin) {
-                (Some(user), _) if !self.held.contains(&user.guid) => Driven {
-                    value: self.user_target(user, Some(cloud)),
-                    by: Some(user.guid),
-                },
-                (Some(_), _) | (None, Origin::Manual) => Driven {
-                    value: cloud.clone(),
-                    by: None,
-                },
-                (None, Origin::DirectoryGenerated { .. }) if self.settings.delete_users => {
-                    continue;
+        if self.adopted_users.is_empty() {
+            return None;
+        }
+        let guid = self.adopted_users.get(key)?;
+        self.snapshot.users.get(guid)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn target_users(
+        &self,
+    ) -> (
+        Vec<Existing<'a, Address, CloudUser>>,
+        Vec<(Guid, Driven<CloudUser>)>,
+    ) {
+        let mut users = Vec::with_capacity(self.account.users.len());
+        for (index, (key, cloud)) in self.account.users.iter().enumerate() {
+            let fate = match (self.user_owner(index, key), cloud.origin) {
+                (Some(user), _) if !self.held.contains(&user.guid) => {
+                    let by = Some(user.guid);
+                    if self.user_unchanged(user, cloud) {
+                        Fate::Same { by }
+                    } else {
+                        Fate::Changed {
+                            value: Box::new(self.new_user(user, Some(cloud))),
+                            by,
+                        }
+                    }
                 }
-                (None, Origin::DirectoryGenerated { .. }) => Driven {
-                    value: CloudUser {
+                (Some(_), _) | (None, Origin::Manual) => Fate::Same { by: None },
+                (None, Origin::DirectoryGenerated { .. }) if self.settings.delete_users => {
+                    Fate::Removed
+                }
+                (None, Origin::DirectoryGenerated { .. }) => Fate::Changed {
+                    value: Box::new(CloudUser {
                         origin: Origin::Manual,
                         ..cloud.clone()
-                    },
+                    }),
                     by: None,
                 },
             };
-            users.insert(entity, driven);
+            users.push((key, cloud, fate));
         }
-        for (guid, user) in &self.snapshot.users {
-            if self.held.contains(guid)
-                || self.user_links.contains_key(guid)
+        let mut new_users = Vec::new();
+        for (position, (guid, user)) in self.snapshot.users.iter().enumerate() {
+            if self.user_linked.get(position).copied().unwrap_or_default()
+                || self.held.contains(guid)
                 || self.user_adoptions.contains_key(guid)
             {
                 continue;
             }
-            users.insert(
-                Entity::NewUser(*guid),
+            new_users.push((
+                *guid,
                 Driven {
-                    value: self.user_target(user, None),
+                    value: self.new_user(user, None),
                     by: Some(*guid),
                 },
-            );
+            ));
         }
-        users
+        (users, new_users)
     }
 
-    fn user_target(&self, user: &DirUser, base: Option<&CloudUser>) -> CloudUser {
+    /// The aliases a user links this run (before its own address is taken out).
+    fn linked_aliases<'u>(&self, user: &'u DirUser) -> impl Iterator<Item = &'u Address> + '_
+    where
+        'u: 'a,
+    {
+        let guid = user.guid;
+        user.aliases
+            .iter()
+            .filter(move |alias| self.in_domain(alias) && !self.alias_blocked(guid, alias))
+    }
+
+    fn alias_blocked(&self, guid: Guid, alias: &Address) -> bool {
+        !self.blocked_aliases.is_empty() && self.blocked_aliases.contains(&(guid, alias.clone()))
+    }
+
+    /// Whether [`Self::new_user`] on `(user, Some(base))` would give `base` back; decided
+    /// without building anything. Must follow `new_user` rule for rule.
+    fn user_unchanged(&self, user: &DirUser, base: &CloudUser) -> bool {
+        let settings = self.settings;
+        if base.address != user.primary
+            || base.origin != (Origin::DirectoryGenerated { guid: user.guid })
+            || (settings.acknowledge_disabled && base.disabled != user.disabled)
+        {
+            return false;
+        }
+        let address = &base.address;
+        let aliases_same = if settings.link_aliases {
+            self.linked_aliases(user)
+                .filter(|alias| *alias != address)
+                .eq(base.aliases.iter())
+        } else {
+            !base.aliases.contains(address)
+        };
+        aliases_same
+            && settings.additional_attributes.iter().all(|name| {
+                match (
+                    directory_values_sorted(&user.attributes, name),
+                    base.attributes.get(name),
+                ) {
+                    (DirValues::None, None) => true,
+                    (DirValues::None, Some(_)) | (_, None) => false,
+                    (DirValues::Sorted(values), Some(old)) => values == old.as_slice(),
+                    (DirValues::Unsorted(values), Some(old)) => sorted_values(values) == *old,
+                }
+            })
+    }
+
+    /// A user as the directory says it should be, starting from `base` when it exists.
+    fn new_user(&self, user: &DirUser, base: Option<&CloudUser>) -> CloudUser {
         let settings = self.settings;
         let address = match base {
             Some(base) if base.address == user.primary => base.address.clone(),
@@ -81,16 +156,7 @@ impl Planner<'_> {
             base.is_some_and(|base| base.disabled)
         };
         let mut aliases: BTreeSet<Address> = if settings.link_aliases {
-            user.aliases
-                .iter()
-                .filter(|alias| {
-                    self.in_domain(alias)
-                        && !self
-                            .blocked_aliases
-                            .contains(&(user.guid, (*alias).clone()))
-                })
-                .cloned()
-                .collect()
+            self.linked_aliases(user).cloned().collect()
         } else {
             base.map(|base| base.aliases.clone()).unwrap_or_default()
         };
@@ -99,7 +165,11 @@ impl Planner<'_> {
         aliases.remove(&address);
         let mut attributes = base.map(|base| base.attributes.clone()).unwrap_or_default();
         for name in &settings.additional_attributes {
-            let values = directory_values(&user.attributes, name);
+            let values = match directory_values_sorted(&user.attributes, name) {
+                DirValues::None => Vec::new(),
+                DirValues::Sorted(values) => values.to_vec(),
+                DirValues::Unsorted(values) => sorted_values(values),
+            };
             if values.is_empty() {
                 attributes.remove(name);
             } else {
@@ -115,27 +185,29 @@ impl Planner<'_> {
         }
     }
 
-    fn target_groups(&self) -> BTreeMap<Guid, Driven<CloudGroup>> {
-        let mut groups = BTreeMap::new();
+    #[allow(clippy::type_complexity)]
+    fn target_groups(
+        &self,
+    ) -> (
+        Vec<Existing<'a, Guid, CloudGroup>>,
+        Vec<(Guid, Driven<CloudGroup>)>,
+    ) {
+        let mut groups = Vec::with_capacity(self.account.groups.len());
         for (guid, cloud) in &self.account.groups {
-            let driven = if self.held.contains(guid) {
-                Driven {
-                    value: cloud.clone(),
-                    by: None,
-                }
+            let fate = if self.held.contains(guid) {
+                Fate::Same { by: None }
             } else if let Some(group) = self.snapshot.groups.get(guid) {
-                if !self.is_cloud_group(guid) {
-                    continue;
-                }
-                Driven {
-                    value: self.group_target(group, Some(cloud)),
-                    by: Some(*guid),
+                if self.is_cloud_group(guid) {
+                    self.group_target(group, cloud)
+                } else {
+                    Fate::Removed
                 }
             } else {
-                continue;
+                Fate::Removed
             };
-            groups.insert(*guid, driven);
+            groups.push((guid, cloud, fate));
         }
+        let mut new_groups = Vec::new();
         for (guid, group) in &self.snapshot.groups {
             if self.held.contains(guid)
                 || self.account.groups.contains_key(guid)
@@ -143,22 +215,45 @@ impl Planner<'_> {
             {
                 continue;
             }
-            groups.insert(
+            new_groups.push((
                 *guid,
                 Driven {
-                    value: self.group_target(group, None),
+                    value: self.new_group(group, None),
                     by: Some(*guid),
                 },
-            );
+            ));
         }
-        groups
+        (groups, new_groups)
     }
 
-    fn group_target(&self, group: &DirGroup, base: Option<&CloudGroup>) -> CloudGroup {
-        let address = group
+    fn group_target(&self, group: &DirGroup, base: &CloudGroup) -> Fate<CloudGroup> {
+        let address = self.group_address(group);
+        let unchanged = base.name == group.name
+            && base.address.as_ref() == address
+            && self.group_members.get(&group.guid).is_some_and(|members| {
+                members.len() == base.members.len()
+                    && members.iter().copied().eq(base.members.iter())
+            });
+        let by = Some(group.guid);
+        if unchanged {
+            Fate::Same { by }
+        } else {
+            Fate::Changed {
+                value: Box::new(self.new_group(group, Some(base))),
+                by,
+            }
+        }
+    }
+
+    fn group_address<'g>(&self, group: &'g DirGroup) -> Option<&'g Address> {
+        group
             .address
             .as_ref()
-            .filter(|address| self.in_domain(address));
+            .filter(|address| self.in_domain(address))
+    }
+
+    fn new_group(&self, group: &DirGroup, base: Option<&CloudGroup>) -> CloudGroup {
+        let address = self.group_address(group);
         CloudGroup {
             guid: group.guid,
             name: group.name.clone(),
@@ -171,93 +266,129 @@ impl Planner<'_> {
             members: self
                 .group_members
                 .get(&group.guid)
-                .cloned()
+                .map(|members| members.iter().map(|member| (*member).clone()).collect())
                 .unwrap_or_default(),
         }
     }
 
-    fn target_contacts(&self) -> BTreeMap<Entity, Driven<CloudContact>> {
-        let unchanged = |key: &Address, contact: &CloudContact| {
-            (
-                Entity::Contact(key.clone()),
-                Driven {
-                    value: contact.clone(),
-                    by: None,
-                },
-            )
-        };
+    #[allow(clippy::type_complexity)]
+    fn target_contacts(
+        &self,
+    ) -> (
+        Vec<Existing<'a, Address, CloudContact>>,
+        Vec<(Guid, Driven<CloudContact>)>,
+    ) {
         if !self.settings.sync_contacts {
-            return self
+            let contacts = self
                 .account
                 .contacts
                 .iter()
-                .map(|(key, contact)| unchanged(key, contact))
+                .map(|(key, contact)| (key, contact, Fate::Same { by: None }))
                 .collect();
+            return (contacts, Vec::new());
         }
-        let mut owner: BTreeMap<&Address, Guid> = BTreeMap::new();
-        for (guid, key) in self.contact_links.iter().chain(&self.contact_adoptions) {
-            owner.insert(key, *guid);
-        }
-        let mut contacts = BTreeMap::new();
-        for (key, cloud) in &self.account.contacts {
-            let directory = owner
-                .get(key)
-                .and_then(|guid| self.snapshot.contacts.get(guid));
-            match (directory, cloud.origin) {
+        let mut contacts = Vec::with_capacity(self.account.contacts.len());
+        for (index, (key, cloud)) in self.account.contacts.iter().enumerate() {
+            let directory = self
+                .contact_owners
+                .get(index)
+                .copied()
+                .flatten()
+                .or_else(|| {
+                    let guid = self.adopted_contacts.get(key)?;
+                    self.snapshot.contacts.get(guid)
+                });
+            let fate = match (directory, cloud.origin) {
                 (Some(contact), _) if !self.held.contains(&contact.guid) => {
-                    contacts.insert(
-                        Entity::Contact(key.clone()),
-                        Driven {
-                            value: contact_target(contact, Some(cloud)),
-                            by: Some(contact.guid),
-                        },
-                    );
+                    contact_target(contact, cloud)
                 }
-                (Some(_), _) | (None, Origin::Manual) => {
-                    let (entity, driven) = unchanged(key, cloud);
-                    contacts.insert(entity, driven);
-                }
-                (None, Origin::DirectoryGenerated { .. }) => {}
-            }
+                (Some(_), _) | (None, Origin::Manual) => Fate::Same { by: None },
+                (None, Origin::DirectoryGenerated { .. }) => Fate::Removed,
+            };
+            contacts.push((key, cloud, fate));
         }
-        for (guid, contact) in &self.snapshot.contacts {
-            if self.held.contains(guid)
-                || self.contact_links.contains_key(guid)
+        let mut new_contacts = Vec::new();
+        for (position, (guid, contact)) in self.snapshot.contacts.iter().enumerate() {
+            if self
+                .contact_linked
+                .get(position)
+                .copied()
+                .unwrap_or_default()
+                || self.held.contains(guid)
                 || self.contact_adoptions.contains_key(guid)
             {
                 continue;
             }
-            contacts.insert(
-                Entity::NewContact(*guid),
+            new_contacts.push((
+                *guid,
                 Driven {
-                    value: contact_target(contact, None),
+                    value: new_contact(contact, None),
                     by: Some(*guid),
                 },
-            );
+            ));
         }
-        contacts
+        (contacts, new_contacts)
     }
 }
 
-/// A configured attribute's directory values, sorted and deduplicated; LDAP attribute
-/// names are case-insensitive, so `Department` in the snapshot serves `department`.
-fn directory_values(attributes: &BTreeMap<String, Vec<String>>, name: &str) -> Vec<String> {
+/// A configured attribute's directory values; LDAP attribute names are
+/// case-insensitive, so `Department` in the snapshot serves `department`.
+enum DirValues<'v> {
+    /// No values.
+    None,
+    /// Already sorted and free of duplicates: usable as they are.
+    Sorted(&'v [String]),
+    /// To be sorted and deduplicated first.
+    Unsorted(&'v [String]),
+}
+
+fn directory_values_sorted<'v>(
+    attributes: &'v BTreeMap<String, Vec<String>>,
+    name: &str,
+) -> DirValues<'v> {
     let values = attributes.get(name).or_else(|| {
         attributes
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, values)| values)
     });
+    match values {
+        None => DirValues::None,
+        Some(values) if values.is_empty() => DirValues::None,
+        Some(values) if values.windows(2).all(|pair| pair[0] < pair[1]) => {
+            DirValues::Sorted(values)
+        }
+        Some(values) => DirValues::Unsorted(values),
+    }
+}
+
+/// Values sorted and deduplicated, so the directory's unordered multi-valued
+/// attributes never cause churn.
+fn sorted_values(values: &[String]) -> Vec<String> {
     values
-        .into_iter()
-        .flatten()
+        .iter()
         .cloned()
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect()
 }
 
-fn contact_target(contact: &DirContact, base: Option<&CloudContact>) -> CloudContact {
+fn contact_target(contact: &DirContact, base: &CloudContact) -> Fate<CloudContact> {
+    let unchanged = base.address == contact.primary
+        && base.origin == (Origin::DirectoryGenerated { guid: contact.guid })
+        && base.name == contact.name;
+    let by = Some(contact.guid);
+    if unchanged {
+        Fate::Same { by }
+    } else {
+        Fate::Changed {
+            value: Box::new(new_contact(contact, Some(base))),
+            by,
+        }
+    }
+}
+
+fn new_contact(contact: &DirContact, base: Option<&CloudContact>) -> CloudContact {
     CloudContact {
         address: match base {
             Some(base) if base.address == contact.primary => base.address.clone(),
