@@ -138,6 +138,17 @@ fn bad_read_scope() {
 }
 
 #[test]
+fn dynamic_list_base_that_does_not_exist() {
+    let yaml = format!("{HEAD}    dynamicLists:\n      - cn: L\n        filter: \"(mail=*)\"\n        base: \"OU=Nowhere,DC=corp,DC=example,DC=test\"\n");
+    check(
+        &yaml,
+        6,
+        9,
+        &["base 'OU=Nowhere,DC=corp,DC=example,DC=test' does not exist"],
+    );
+}
+
+#[test]
 fn bad_filter() {
     let yaml = format!("{HEAD}    dynamicLists:\n      - cn: L\n        filter: \"(&(mail=*)\"\n");
     check(

@@ -106,3 +106,65 @@ fn generation_is_deterministic() {
     };
     assert_ne!(mails(&a), mails(&reseeded));
 }
+
+#[test]
+fn members_are_named_by_dns_with_escapes_and_by_down_level_names() {
+    let yaml = r#"
+domains:
+  - dns: corp.test
+    netbios: CORP
+    ous:
+      - name: Contacts
+        contacts:
+          - { cn: "Back\\Slash", mail: b@partner.test }
+          - { cn: "Smith, John", mail: s@partner.test }
+        users:
+          - { cn: Alice, sAMAccountName: alice }
+        groups:
+          - cn: Partners
+            members:
+              - 'CN=Back\\Slash,OU=Contacts,DC=corp,DC=test'
+              - 'CN=Smith\, John,OU=Contacts,DC=corp,DC=test'
+              - 'CORP\alice'
+"#;
+    let dir = load_str(yaml, "escapes", LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let group = dir
+        .resolve(&Dn::parse("CN=Partners,OU=Contacts,DC=corp,DC=test").unwrap())
+        .unwrap();
+    let mut members: Vec<String> = dir
+        .entry(group)
+        .members
+        .iter()
+        .map(|m| dir.dn_str(*m).to_string())
+        .collect();
+    members.sort();
+    assert_eq!(
+        members,
+        [
+            "CN=Alice,OU=Contacts,DC=corp,DC=test",
+            "CN=Back\\\\Slash,OU=Contacts,DC=corp,DC=test",
+            "CN=Smith\\, John,OU=Contacts,DC=corp,DC=test",
+        ]
+    );
+}
+
+#[test]
+fn a_dynamic_list_may_be_based_on_an_ou_defined_further_down() {
+    let yaml = r#"
+domains:
+  - dns: corp.test
+    ous:
+      - name: Lists
+        dynamicLists:
+          - { cn: Research, filter: "(mail=*)", base: "OU=R\\+D,DC=corp,DC=test" }
+      - name: R+D
+"#;
+    let dir = load_str(yaml, "forward", LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let list = dir
+        .resolve(&Dn::parse("CN=Research,OU=Lists,DC=corp,DC=test").unwrap())
+        .unwrap();
+    assert_eq!(
+        dir.entry(list).get_str("msExchDynamicDLBaseDN"),
+        Some("OU=R\\+D,DC=corp,DC=test")
+    );
+}

@@ -46,6 +46,25 @@ impl DcEndpoint {
     }
 }
 
+/// How an engine is asked to read the directory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SyncMode {
+    /// Read everything.
+    #[default]
+    Full,
+    /// Read only what changed since the sync that returned `engine-state`, where the
+    /// engine can (an engine without delta sync reads everything).
+    Delta,
+}
+
+impl SyncMode {
+    /// Whether this is [`SyncMode::Full`], the default left out of messages.
+    pub fn is_full(&self) -> bool {
+        *self == SyncMode::Full
+    }
+}
+
 /// Everything an engine needs for one sync.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -62,6 +81,12 @@ pub struct SyncRequest {
     pub settings: AccountSettings,
     /// The cloud account before the run.
     pub account: Account,
+    /// Full (the default) or delta.
+    #[serde(default, skip_serializing_if = "SyncMode::is_full")]
+    pub mode: SyncMode,
+    /// The `engine-state` the engine returned last in this scenario, handed back unread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_state: Option<serde_json::Value>,
 }
 
 /// What an engine reports for one sync.
@@ -76,6 +101,11 @@ pub struct SyncResponse {
     /// contract, so expectations never look at it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extraction: Option<String>,
+    /// Whatever the engine wants back with the next sync request of the scenario (a
+    /// delta watermark and what it read, say). The runner keeps the last one given and
+    /// never reads it; leaving it out keeps the previous one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_state: Option<serde_json::Value>,
 }
 
 /// A sign-in pass-through attempt.

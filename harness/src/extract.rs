@@ -42,6 +42,7 @@ use ldap3::adapters::EntriesOnly;
 use ldap3::asn1::{parse_tag, StructureTag, PL};
 use ldap3::controls::{PagedResults, RawControl};
 use ldap3::{Ldap, LdapError, Scope};
+use serde::{Deserialize, Serialize};
 
 use crate::connect::{connect_host, ConnectError, ConnectOptions};
 use crate::guid::Guid;
@@ -144,6 +145,11 @@ pub struct ExtractStats {
     pub dynamic_lists: usize,
     /// Members skipped because they could not be read.
     pub skipped_members: usize,
+    /// Tombstones read by a delta run (objects deleted since the last run).
+    pub tombstones: usize,
+    /// Containers whose subtree a delta run read again because they were renamed,
+    /// moved or otherwise changed.
+    pub containers: usize,
     /// Time to connect and bind.
     pub connect: Duration,
     /// Time to extract.
@@ -157,7 +163,8 @@ pub struct ExtractStats {
 }
 
 /// What kind of object an entry is, from its `objectClass` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ObjectKind {
     /// A user (not a computer).
     User,
@@ -172,7 +179,10 @@ pub enum ObjectKind {
 }
 
 /// One directory object as extracted, with the attributes the transform reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Serializable because a delta run keeps the last run's objects (see [`crate::delta`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Object {
     /// The entry's DN as the DC spelled it.
     pub dn: String,
@@ -284,6 +294,11 @@ pub struct Extraction {
     pub objects: BTreeMap<Guid, Object>,
     /// Each group's and dynamic list's direct members that resolved to an object.
     pub direct: BTreeMap<Guid, BTreeSet<Guid>>,
+    /// Each group's members whose `objectGUID` is known, synced or not (members without
+    /// mail, outside the root DN, foreign principals). `direct` is this set narrowed to
+    /// `objects`; a delta run keeps it for the groups it does not read again, because
+    /// membership follows identities while the DNs in `member` change with every rename.
+    pub member_identities: BTreeMap<Guid, BTreeSet<Guid>>,
     /// Things worth knowing that did not stop the run, sorted.
     pub warnings: Vec<String>,
 }
@@ -324,6 +339,7 @@ pub async fn extract(
         request.root_dn,
         EXTRACT_FILTER,
         &attrs,
+        &[],
         &mut pages,
         |entry| {
             stats.entries += 1;
@@ -348,12 +364,19 @@ pub async fn extract(
         objects,
         ..Extraction::default()
     };
+    let groups = extraction
+        .objects
+        .values()
+        .filter(|object| object.kind == ObjectKind::Group)
+        .map(|object| object.guid)
+        .collect();
     resolve_members(
         ldap,
         members,
         request,
         &attrs,
         &mut extraction,
+        groups,
         &mut warnings,
         stats,
     )
@@ -363,7 +386,8 @@ pub async fn extract(
     Ok(extraction)
 }
 
-fn requested_attributes(additional: &[String]) -> Vec<String> {
+/// [`BASE_ATTRIBUTES`] plus the configured additional attributes, each once.
+pub(crate) fn requested_attributes(additional: &[String]) -> Vec<String> {
     let mut attrs: Vec<String> = BASE_ATTRIBUTES.iter().map(|a| (*a).to_owned()).collect();
     for extra in additional {
         if !attrs.iter().any(|a| a.eq_ignore_ascii_case(extra)) {
@@ -374,12 +398,15 @@ fn requested_attributes(additional: &[String]) -> Vec<String> {
 }
 
 /// One paged subtree search, each entry (references skipped) handed to `on_entry`.
-async fn paged_search(
+/// `controls` go with every page besides the paging control (Show Deleted, say).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn paged_search(
     ldap: &mut Ldap,
     request: &ExtractRequest<'_>,
     base: &str,
     filter: &str,
     attrs: &[String],
+    controls: &[RawControl],
     pages: &mut usize,
     mut on_entry: impl FnMut(RawEntry),
 ) -> Result<(), ExtractError> {
@@ -387,13 +414,14 @@ async fn paged_search(
     let size = request.page_size.clamp(1, MAX_PAGE_SIZE);
     let mut cookie = Vec::new();
     loop {
-        let control: RawControl = PagedResults {
+        let mut page_controls: Vec<RawControl> = vec![PagedResults {
             size,
             cookie: std::mem::take(&mut cookie),
         }
-        .into();
+        .into()];
+        page_controls.extend(controls.iter().cloned());
         let mut stream = ldap
-            .with_controls(control)
+            .with_controls(page_controls)
             .with_timeout(request.timeout)
             .streaming_search_with(EntriesOnly::new(), base, Scope::Subtree, filter, attrs)
             .await
@@ -439,7 +467,7 @@ async fn paged_search(
     }
 }
 
-fn connection_error(request: &ExtractRequest<'_>, error: LdapError) -> ExtractError {
+pub(crate) fn connection_error(request: &ExtractRequest<'_>, error: LdapError) -> ExtractError {
     ExtractError::Connection {
         host: request.host.to_owned(),
         source: ConnectError::from_ldap(request.host, request.port, error),
@@ -660,7 +688,7 @@ impl Object {
 }
 
 /// Fetches the rest of a ranged `member` with base searches until a range ends in `*`.
-async fn complete_range(
+pub(crate) async fn complete_range(
     ldap: &mut Ldap,
     request: &ExtractRequest<'_>,
     object: &mut Object,
@@ -710,7 +738,7 @@ async fn complete_range(
 
 /// A base search for one entry: `Ok(Ok(Some))` found, `Ok(Ok(None))` no entry, `Ok(Err)`
 /// an LDAP error result (the entry cannot be read), `Err` the connection failed.
-async fn base_entry(
+pub(crate) async fn base_entry(
     ldap: &mut Ldap,
     request: &ExtractRequest<'_>,
     dn: &str,
@@ -750,7 +778,8 @@ async fn base_entry(
     Ok(Ok(found))
 }
 
-fn normalize_dn(dn: &str) -> String {
+/// The form DNs are compared in (AD's DNs are case-insensitive).
+pub(crate) fn normalize_dn(dn: &str) -> String {
     dn.trim().to_lowercase()
 }
 
@@ -774,7 +803,7 @@ fn rdns(dn: &str) -> Vec<&str> {
 }
 
 /// The naming context of the domain a DN lies in: its trailing run of `DC=` RDNs.
-fn domain_of(dn: &str) -> String {
+pub(crate) fn domain_of(dn: &str) -> String {
     let parts = rdns(dn);
     let first_dc = parts
         .iter()
@@ -783,21 +812,26 @@ fn domain_of(dn: &str) -> String {
     normalize_dn(&parts[first_dc..].join(","))
 }
 
-fn is_under(dn_normalized: &str, root_normalized: &str) -> bool {
+/// Whether a normalized DN is `root` or lies below it.
+pub(crate) fn is_under(dn_normalized: &str, root_normalized: &str) -> bool {
     dn_normalized == root_normalized
         || dn_normalized
             .strip_suffix(root_normalized)
             .is_some_and(|head| head.ends_with(','))
 }
 
-/// Resolves every group's `member` values to GUIDs, looking up the DNs the main search
-/// did not return (see the module docs for which looked-up objects are synced).
-async fn resolve_members(
+/// Resolves the `member` values of `groups` to GUIDs, looking up the DNs that are not
+/// among the extraction's objects (see the module docs for which looked-up objects are
+/// synced). Fills `direct` and `member_identities` of each group resolved, including
+/// groups of other domains that the lookups add.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn resolve_members(
     ldap: &mut Ldap,
     mut source: MemberSource<'_>,
     request: &ExtractRequest<'_>,
     attrs: &[String],
     extraction: &mut Extraction,
+    groups: Vec<Guid>,
     warnings: &mut BTreeSet<String>,
     stats: &mut ExtractStats,
 ) -> Result<(), ExtractError> {
@@ -808,14 +842,10 @@ async fn resolve_members(
         .values()
         .map(|object| (normalize_dn(&object.dn), object.guid))
         .collect();
-    // DNs already looked up, and what they resolved to (None: unreadable or not synced).
-    let mut looked_up: HashMap<String, Option<Guid>> = HashMap::new();
-    let mut pending: Vec<Guid> = extraction
-        .objects
-        .values()
-        .filter(|object| object.kind == ObjectKind::Group)
-        .map(|object| object.guid)
-        .collect();
+    // DNs already looked up: what they resolved to (None: unreadable or not synced) and
+    // whose objectGUID they carry (None: unreadable).
+    let mut looked_up: HashMap<String, (Option<Guid>, Option<Guid>)> = HashMap::new();
+    let mut pending = groups;
 
     while let Some(group_guid) = pending.pop() {
         let Some(group) = extraction.objects.get(&group_guid) else {
@@ -824,14 +854,17 @@ async fn resolve_members(
         let group_dn = group.dn.clone();
         let member_dns = group.members.clone();
         let mut resolved = BTreeSet::new();
+        let mut identities = BTreeSet::new();
         for member in member_dns {
             let key = normalize_dn(&member);
             if let Some(guid) = by_dn.get(&key) {
                 resolved.insert(*guid);
+                identities.insert(*guid);
                 continue;
             }
-            if let Some(outcome) = looked_up.get(&key) {
+            if let Some((outcome, identity)) = looked_up.get(&key) {
                 resolved.extend(*outcome);
+                identities.extend(*identity);
                 continue;
             }
             let found = match &mut source {
@@ -847,6 +880,7 @@ async fn resolve_members(
             let outcome = match found {
                 Ok(Some(entry)) => match Object::from_entry(entry, request.additional_attributes) {
                     Ok(mut object) => {
+                        let identity = Some(object.guid);
                         let same_domain = domain_of(&object.dn) == root_domain;
                         let mail_enabled = object.addresses().is_some()
                             || matches!(object.kind, ObjectKind::Group | ObjectKind::DynamicList);
@@ -858,7 +892,7 @@ async fn resolve_members(
                                     request.host, object.dn, request.root_dn
                                 ));
                             }
-                            None
+                            (None, identity)
                         } else {
                             object.looked_up = true;
                             if let MemberSource::GlobalCatalog(gc) = &mut source {
@@ -871,7 +905,7 @@ async fn resolve_members(
                                 pending.push(guid);
                             }
                             extraction.objects.entry(guid).or_insert(object);
-                            Some(guid)
+                            (Some(guid), identity)
                         }
                     }
                     Err(reason) => {
@@ -880,7 +914,7 @@ async fn resolve_members(
                             "{}: member '{member}' of '{group_dn}' skipped: {reason}",
                             request.host
                         ));
-                        None
+                        (None, None)
                     }
                 },
                 Ok(None) | Err(_) => {
@@ -893,18 +927,20 @@ async fn resolve_members(
                         "{}: member '{member}' of '{group_dn}' cannot be read ({why}); skipped",
                         request.host
                     ));
-                    None
+                    (None, None)
                 }
             };
-            resolved.extend(outcome);
+            resolved.extend(outcome.0);
+            identities.extend(outcome.1);
             looked_up.insert(key, outcome);
         }
         extraction.direct.insert(group_guid, resolved);
+        extraction.member_identities.insert(group_guid, identities);
     }
     Ok(())
 }
 
-fn first_line(text: &str) -> &str {
+pub(crate) fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("").trim_end_matches('\0')
 }
 
@@ -913,7 +949,7 @@ fn first_line(text: &str) -> &str {
 /// A list whose filter the client cannot parse, or whose base the DC refuses, gets no
 /// members and a warning (one broken list must not stop the account's sync); a dropped
 /// connection or timeout still fails the whole extraction.
-async fn evaluate_dynamic_lists(
+pub(crate) async fn evaluate_dynamic_lists(
     ldap: &mut Ldap,
     request: &ExtractRequest<'_>,
     extraction: &mut Extraction,
@@ -953,6 +989,7 @@ async fn evaluate_dynamic_lists(
             &base,
             &filter,
             &guid_only,
+            &[],
             &mut pages,
             |entry| found.push(entry),
         )

@@ -22,10 +22,13 @@
 //!   failover only when the primary cannot be reached.
 //! - [`extract`]: the paged search, ranged `member` retrieval, member lookups (same
 //!   connection or Global Catalog), dynamic lists, and the snapshot built from them.
+//! - [`delta`]: delta sync: only what changed since the last run (the `uSNChanged`
+//!   watermark, tombstones), merged into what that run read.
 //! - [`transfer`]: the snapshot as a versioned, authenticated payload, pushed over HTTPS
 //!   by the agent.
 //! - [`signin`]: sign-in pass-through.
-//! - [`stack`]: `run_sync` and `sign_in`, the entry points that string the stages together.
+//! - [`stack`]: `run_sync`, `run_delta_sync` and `sign_in`, the entry points that string
+//!   the stages together.
 //!
 //! The harness around any engine:
 //!
@@ -45,6 +48,7 @@ pub mod apply;
 pub mod change;
 pub mod connect;
 pub mod contract;
+pub mod delta;
 pub mod engine;
 pub mod extract;
 pub mod guid;

@@ -1,13 +1,18 @@
 //! This crate's own sync stack as a [`SyncEngine`]: the reference every scenario is
 //! written against.
+//!
+//! A delta request runs [`stack::run_delta_sync`]; the [`DeltaState`] travels as the
+//! response's `engine-state` (JSON) and comes back with the next request. A state that
+//! does not parse (written by another version) counts as none: the run is full.
 
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::FutureExt as _;
 
+use crate::delta::{DeltaState, ExtractionMode};
 use crate::engine::{
-    EngineError, SignInRequest, SignInResult, SyncEngine, SyncRequest, SyncResponse,
+    EngineError, SignInRequest, SignInResult, SyncEngine, SyncMode, SyncRequest, SyncResponse,
     REFERENCE_ENGINE,
 };
 use crate::resolve::Resolver;
@@ -60,10 +65,22 @@ impl SyncEngine for ReferenceEngine {
     ) -> BoxFuture<'a, Result<SyncResponse, EngineError>> {
         async move {
             let env = environment(&request.dcs, request.ca_pem.as_ref(), request.method, self.timeout);
-            let outcome = stack::run_sync(&env, &request.connector, &request.settings, &request.account).await;
+            let (connector, settings, account) = (&request.connector, &request.settings, &request.account);
+            let (outcome, engine_state) = match request.mode {
+                SyncMode::Full => (stack::run_sync(&env, connector, settings, account).await, None),
+                SyncMode::Delta => {
+                    let previous: Option<DeltaState> = request
+                        .engine_state
+                        .clone()
+                        .and_then(|state| serde_json::from_value(state).ok());
+                    let delta = stack::run_delta_sync(&env, connector, settings, account, previous.as_ref()).await;
+                    let state = delta.state.and_then(|state| serde_json::to_value(state).ok());
+                    (delta.sync, state)
+                }
+            };
             let s = &outcome.stats;
             let extraction = outcome.snapshot.as_ref().map(|snap| {
-                format!(
+                let mut line = format!(
                     "{} users, {} groups, {} contacts ({} entries, {} pages, {} ranged fetches, {} GC lookups)",
                     snap.users.len(),
                     snap.groups.len(),
@@ -72,9 +89,16 @@ impl SyncEngine for ReferenceEngine {
                     s.pages,
                     s.ranged_fetches,
                     s.gc_lookups
-                )
+                );
+                if matches!(outcome.report.extraction, Some(ExtractionMode::Delta { .. })) {
+                    line.push_str(&format!(
+                        "; tombstones: {}, containers read again: {}",
+                        s.tombstones, s.containers
+                    ));
+                }
+                line
             });
-            Ok(SyncResponse { report: outcome.report, account: outcome.account, extraction })
+            Ok(SyncResponse { report: outcome.report, account: outcome.account, extraction, engine_state })
         }
         .boxed()
     }

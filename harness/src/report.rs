@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::change::{Change, Conflict, MaxUnlinkStop, OutOfDomain, Plan};
+use crate::delta::ExtractionMode;
 
 /// Which of the two sync methods ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -150,6 +151,10 @@ pub struct Report {
     pub host: Option<String>,
     /// How the connection was protected.
     pub tls: TlsOutcome,
+    /// How a delta-capable run read the directory (everything or only the changes, and
+    /// why); absent for runs that always read everything, and for failed runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extraction: Option<ExtractionMode>,
     /// Totals, for dashboards and quick reading.
     pub counts: Counts,
     /// Set when max unlink stopped the run; then there are no changes.
@@ -178,6 +183,7 @@ impl Report {
             method,
             host,
             tls,
+            extraction: None,
             counts: Counts::of(plan),
             stopped: plan.stopped,
             changes: plan.changes.clone(),
@@ -200,6 +206,7 @@ impl Report {
             method,
             host,
             tls,
+            extraction: None,
             counts: Counts::default(),
             stopped: None,
             changes: Vec::new(),
@@ -262,6 +269,9 @@ impl fmt::Display for Report {
         writeln!(f, "sync: {}", self.method)?;
         writeln!(f, "host: {}", self.host.as_deref().unwrap_or("(none)"))?;
         writeln!(f, "tls: {}", self.tls)?;
+        if let Some(mode) = &self.extraction {
+            writeln!(f, "extraction: {mode}")?;
+        }
         writeln!(
             f,
             "users: {} added, {} converted, {} relinked, {} updated, {} unlinked, {} removed, \

@@ -4,13 +4,18 @@
 //! extract, transform, transfer, apply — and turns every failure into a failed
 //! [`Report`] with its cause chain; it never panics on anything the DC, the network or
 //! the settings can do. A run that fails or is stopped leaves the account as it was.
+//!
+//! [`run_delta_sync`] is the same run with a delta-capable extraction ([`crate::delta`]):
+//! it takes the state the last run left and returns the next one, and its report says
+//! whether the run read everything or only the changes, and why.
 
 use std::time::{Duration, Instant};
 
 use crate::account::Account;
 use crate::apply;
 use crate::connect::{self, ConnectError, ConnectOptions};
-use crate::extract::{self, ExtractError, ExtractRequest, GlobalCatalog, MemberSource};
+use crate::delta::{self, DeltaState, ExtractionMode, ExtractionScope};
+use crate::extract::{self, ExtractError, ExtractRequest, Extraction, GlobalCatalog, MemberSource};
 use crate::report::{Report, SyncMethod, TlsOutcome};
 use crate::resolve::Resolver;
 use crate::settings::{AccountSettings, ConnectorSettings, EncryptionMode, SettingsErrors};
@@ -88,6 +93,28 @@ pub enum SyncError {
     Transfer(#[source] TransferError),
 }
 
+/// What a delta-capable run produced.
+#[derive(Debug, Clone)]
+pub struct DeltaSyncOutcome {
+    /// The run, as [`run_sync`] reports it; its report says how the directory was read.
+    pub sync: SyncOutcome,
+    /// What the next run continues from: the state this run reached, or the state it was
+    /// given when it failed (a failed run loses nothing). `None` when there is nothing to
+    /// continue from (no earlier state and this run failed, or a DC without USNs). A run
+    /// stopped by max unlink still advances it: the state mirrors the directory, not the
+    /// account, so the next run plans the same stop from it.
+    pub state: Option<DeltaState>,
+}
+
+/// How a run extracts.
+#[derive(Clone, Copy)]
+enum Mode<'a> {
+    /// Everything, every time.
+    Full,
+    /// Delta-capable, continuing from this state.
+    Delta(Option<&'a DeltaState>, delta::Defects),
+}
+
 /// Runs one sync: see the module docs.
 pub async fn run_sync(
     env: &SyncEnvironment,
@@ -95,15 +122,85 @@ pub async fn run_sync(
     settings: &AccountSettings,
     account: &Account,
 ) -> SyncOutcome {
+    run(env, connector, settings, account, Mode::Full)
+        .await
+        .sync
+}
+
+/// Runs one delta-capable sync from `state`, the state the last one returned: see
+/// [`crate::delta`] for when it reads only the changes and when everything.
+pub async fn run_delta_sync(
+    env: &SyncEnvironment,
+    connector: &ConnectorSettings,
+    settings: &AccountSettings,
+    account: &Account,
+    state: Option<&DeltaState>,
+) -> DeltaSyncOutcome {
+    run_delta_sync_with(
+        env,
+        connector,
+        settings,
+        account,
+        state,
+        delta::Defects::default(),
+    )
+    .await
+}
+
+pub(crate) async fn run_delta_sync_with(
+    env: &SyncEnvironment,
+    connector: &ConnectorSettings,
+    settings: &AccountSettings,
+    account: &Account,
+    state: Option<&DeltaState>,
+    defects: delta::Defects,
+) -> DeltaSyncOutcome {
+    let ran = run(
+        env,
+        connector,
+        settings,
+        account,
+        Mode::Delta(state, defects),
+    )
+    .await;
+    DeltaSyncOutcome {
+        state: match ran.state {
+            Some(next) => next,
+            None => state.cloned(),
+        },
+        sync: ran.sync,
+    }
+}
+
+/// What [`run`] produced.
+struct Ran {
+    /// The run.
+    sync: SyncOutcome,
+    /// The state a delta-capable run reached, when it got as far as apply (`Some(None)`:
+    /// the DC offers nothing to continue from); `None` when the run failed.
+    state: Option<Option<DeltaState>>,
+}
+
+/// The stages strung together.
+async fn run(
+    env: &SyncEnvironment,
+    connector: &ConnectorSettings,
+    settings: &AccountSettings,
+    account: &Account,
+    mode: Mode<'_>,
+) -> Ran {
     let mut stats = ExtractStats::default();
     let failed = |host: Option<String>, tls: TlsOutcome, error: SyncError, stats, warnings| {
         let mut report = Report::failed(env.method, host, tls, &error);
         report.warnings = warnings;
-        SyncOutcome {
-            report,
-            account: account.clone(),
-            snapshot: None,
-            stats,
+        Ran {
+            sync: SyncOutcome {
+                report,
+                account: account.clone(),
+                snapshot: None,
+                stats,
+            },
+            state: None,
         }
     };
 
@@ -163,16 +260,33 @@ pub async fn run_sync(
             MemberSource::GlobalCatalog(GlobalCatalog::new(&options, connector, &host, port))
         }
     };
-    let extracted = extract::extract(&mut connection.ldap, source, &request, &mut stats).await;
+    let extracted = match mode {
+        Mode::Full => extract::extract(&mut connection.ldap, source, &request, &mut stats)
+            .await
+            .map(|extraction| (extraction, None)),
+        Mode::Delta(state, defects) => {
+            let scope = ExtractionScope::new(
+                &connector.root_dn,
+                &connector.bind_dn,
+                &settings.additional_attributes,
+                env.method == SyncMethod::Agent,
+            );
+            let ldap = &mut connection.ldap;
+            delta::extract_with(ldap, source, &request, scope, state, &mut stats, defects)
+                .await
+                .map(|delta| (delta.extraction, Some((delta.mode, delta.state))))
+        }
+    };
     stats.extract = started.elapsed();
     // Unbind politely; a failure here changes nothing about the run.
     let _ = connection.ldap.unbind().await;
-    let extraction = match extracted {
-        Ok(extraction) => extraction,
-        Err(error) => {
-            return failed(Some(host), tls, SyncError::Extract(error), stats, warnings);
-        }
-    };
+    let (extraction, delta): (Extraction, Option<(ExtractionMode, Option<DeltaState>)>) =
+        match extracted {
+            Ok(extracted) => extracted,
+            Err(error) => {
+                return failed(Some(host), tls, SyncError::Extract(error), stats, warnings);
+            }
+        };
     warnings.extend(extraction.warnings.iter().cloned());
 
     let started = Instant::now();
@@ -200,11 +314,16 @@ pub async fn run_sync(
     let mut report = Report::from_plan(env.method, Some(host), tls, &plan);
     warnings.append(&mut report.warnings);
     report.warnings = warnings;
-    SyncOutcome {
-        report,
-        account: next,
-        snapshot: Some(snapshot),
-        stats,
+    let (mode, state) = delta.unzip();
+    report.extraction = mode;
+    Ran {
+        sync: SyncOutcome {
+            report,
+            account: next,
+            snapshot: Some(snapshot),
+            stats,
+        },
+        state,
     }
 }
 

@@ -9,6 +9,9 @@
 //! - [`entries`]: the model as LDAP entries, reordered and paged as a DC may, and back
 //!   into a [`DirectorySnapshot`] through the real transform helpers.
 //! - [`strategies`]: the proptest strategies.
+//! - [`dc`]: the model served by a real in-process fake-dc, changed as it is mutated,
+//!   for properties of the whole stack over sockets.
+//! - [`planted`]: deliberately broken stages, to prove that properties can fail.
 //!
 //! A [`Scenario`] ties them together: a directory, an account before its first sync,
 //! settings and rounds of mutations; [`Scenario::runs`] syncs after each round with the
@@ -20,9 +23,11 @@ use crate::change::Plan;
 use crate::settings::AccountSettings;
 use crate::snapshot::DirectorySnapshot;
 
+pub mod dc;
 pub mod entries;
 pub mod model;
 pub mod mutation;
+pub mod planted;
 pub mod strategies;
 
 use entries::transform;

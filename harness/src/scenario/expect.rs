@@ -3,9 +3,10 @@
 
 use std::fmt::Write as _;
 
-use super::model::{Expectation, RunOutcome};
+use super::model::{Expectation, ExtractionKind, RunOutcome};
 use crate::account::{Account, Origin};
 use crate::address::Address;
+use crate::delta::ExtractionMode;
 use crate::engine::SyncResponse;
 use crate::report::{Report, TlsOutcome};
 
@@ -189,6 +190,22 @@ pub fn check(
         if let Some(tls) = &r.tls {
             if tls != tls_kind(&report.tls) {
                 problems.push(format!("last sync: expected tls {tls}, was {}", report.tls));
+            }
+        }
+        if let Some(want) = r.extraction {
+            let found = match &report.extraction {
+                Some(ExtractionMode::Full { .. }) => Some(ExtractionKind::Full),
+                Some(ExtractionMode::Delta { .. }) => Some(ExtractionKind::Delta),
+                None => None,
+            };
+            if found != Some(want) {
+                problems.push(format!(
+                    "last sync: expected a {want:?} extraction, was {}",
+                    report
+                        .extraction
+                        .as_ref()
+                        .map_or_else(|| "not said".to_owned(), ToString::to_string)
+                ));
             }
         }
         if let Some(text) = &r.error_contains {

@@ -83,6 +83,9 @@ pub struct DcSpec {
 pub enum Step {
     /// Run a sync now.
     Sync,
+    /// Run a delta sync now: only what changed since the last delta sync of the scenario
+    /// (the first one reads everything and records where it got to).
+    DeltaSync,
     /// Add a user under `parent`.
     AddUser(NewUser),
     /// Change attributes of an entry.
@@ -349,4 +352,17 @@ pub struct RunExpect {
     /// Number of out-of-domain addresses reported.
     #[serde(default)]
     pub out_of_domain: Option<usize>,
+    /// How a delta sync read the directory: `full` or `delta`.
+    #[serde(default)]
+    pub extraction: Option<ExtractionKind>,
+}
+
+/// How a delta sync read the directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExtractionKind {
+    /// Everything.
+    Full,
+    /// Only the changes.
+    Delta,
 }

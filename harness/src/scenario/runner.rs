@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use super::expect;
 use super::model::{FaultSpec, Scenario, Step};
 use crate::account::Account;
-use crate::engine::{DcEndpoint, SignInRequest, SyncEngine, SyncRequest, SyncResponse};
+use crate::engine::{DcEndpoint, SignInRequest, SyncEngine, SyncMode, SyncRequest, SyncResponse};
 use crate::schedule;
 
 /// A scenario file, parsed.
@@ -172,6 +172,7 @@ impl LoadedScenario {
 pub fn step_kind(step: &Step) -> &'static str {
     match step {
         Step::Sync => "sync",
+        Step::DeltaSync => "delta-sync",
         Step::AddUser(_) => "add-user",
         Step::Modify(_) => "modify",
         Step::Delete(_) => "delete",
@@ -201,6 +202,8 @@ struct Run<'a> {
     /// schedule agree.
     now: Arc<AtomicI64>,
     account: Account,
+    /// The `engine-state` the engine returned last, handed back with every sync.
+    engine_state: Option<serde_json::Value>,
     last: Option<SyncResponse>,
     out: String,
     failures: Vec<String>,
@@ -271,6 +274,7 @@ pub async fn run(
         dcs,
         now,
         account: sc.account.clone(),
+        engine_state: None,
         last: None,
         out: String::new(),
         failures: Vec::new(),
@@ -336,7 +340,8 @@ impl Run<'_> {
             let _ = write!(self.out, "\n== step {}: {}", i + 1, describe(step));
             self.out.push('\n');
             match step {
-                Step::Sync => self.sync("requested").await,
+                Step::Sync => self.sync("requested", SyncMode::Full).await,
+                Step::DeltaSync => self.sync("requested", SyncMode::Delta).await,
                 Step::Fault(spec) => {
                     for fault in faults(spec) {
                         self.dc
@@ -425,7 +430,7 @@ impl Run<'_> {
             .then(|| self.dc.ca_pem().to_string())
     }
 
-    fn request(&self) -> SyncRequest {
+    fn request(&self, mode: SyncMode) -> SyncRequest {
         SyncRequest {
             method: self.loaded.scenario.method,
             dcs: self.dcs.clone(),
@@ -433,12 +438,15 @@ impl Run<'_> {
             connector: self.loaded.scenario.connector.clone(),
             settings: self.loaded.scenario.settings.clone(),
             account: self.account.clone(),
+            mode,
+            engine_state: self.engine_state.clone(),
         }
     }
 
-    /// One sync, recorded; then, if it applied, the idempotence check.
-    async fn sync(&mut self, why: &str) {
-        let request = self.request();
+    /// One sync, recorded; then, if it applied, the idempotence check (in the same mode,
+    /// from the state the sync returned).
+    async fn sync(&mut self, why: &str, mode: SyncMode) {
+        let request = self.request(mode);
         let response = match self.engine.sync(&request).await {
             Ok(r) => r,
             Err(e) => {
@@ -453,10 +461,12 @@ impl Run<'_> {
         let _ = write!(self.out, "{}", expect::render_report(&response.report));
         let applied = response.report.errors.is_empty() && response.report.stopped.is_none();
         self.account = response.account.clone();
+        if response.engine_state.is_some() {
+            self.engine_state.clone_from(&response.engine_state);
+        }
         self.last = Some(response);
         if applied {
-            let mut again = self.request();
-            again.account = self.account.clone();
+            let again = self.request(mode);
             match self.engine.sync(&again).await {
                 Ok(second)
                     if second.report.changes.is_empty() && second.account == self.account => {}
@@ -521,7 +531,7 @@ impl Run<'_> {
                 local.hour(),
                 local.minute()
             );
-            self.sync("scheduled").await;
+            self.sync("scheduled", SyncMode::Full).await;
         }
         self.now.store(to_secs, Ordering::SeqCst);
     }
@@ -562,6 +572,7 @@ fn faults(spec: &FaultSpec) -> Vec<Fault> {
 fn describe(step: &Step) -> String {
     match step {
         Step::Sync => "sync".into(),
+        Step::DeltaSync => "delta sync".into(),
         Step::AddUser(u) => format!("add user CN={} under {}", u.cn, u.parent),
         Step::Modify(m) => format!("modify {}", m.dn),
         Step::Delete(dn) => format!("delete {dn}"),
