@@ -4,19 +4,21 @@
 //! `cargo bench -p harness --bench sync`. The DC serves from the same process, so the
 //! peak includes its directory; the resident size after loading is printed first so the
 //! stack's own share can be read off. A second, no-op sync is timed too: it is what
-//! most scheduled runs look like.
+//! most scheduled runs look like. Last, a delta run after 1% of the users changed.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use fake_dc::directory::{ModOp, Modification};
 use fake_dc::fixture::{self, LoadOptions};
+use fake_dc::schema::ObjectKind;
 use fake_dc::server::{FakeDc, HostConfig};
 use harness::account::Account;
 use harness::report::SyncMethod;
 use harness::resolve::Resolver;
 use harness::settings::{AccountSettings, ConnectorSettings, EncryptionMode, Region};
-use harness::stack::{run_sync, SyncEnvironment, SyncOutcome};
+use harness::stack::{run_delta_sync, run_sync, SyncEnvironment, SyncOutcome};
 
 const HOST: &str = "dc1.corp.example.test";
 
@@ -115,6 +117,44 @@ async fn main() -> anyhow::Result<()> {
     }
     print_run("second sync (no changes expected)", &second, total);
     println!("  peak (VmHWM) {}", mib("VmHWM:"));
+
+    // Delta: a full run to take the watermark, 1% of the users change department, then
+    // a delta run reads only those.
+    let base = run_delta_sync(&env, &connector, &settings, &second.account, None).await;
+    let state = base.state.context("the full run left delta state")?;
+    let changed = dc.with_directory(|directory| {
+        let users: Vec<_> = directory.of_kind(ObjectKind::User).collect();
+        let mut changed = 0;
+        for id in users.iter().step_by(100) {
+            let department = Modification {
+                op: ModOp::Replace,
+                attr: "department".into(),
+                values: vec![b"Moved".to_vec()],
+            };
+            if directory.modify(*id, &[department], true).is_ok() {
+                changed += 1;
+            }
+        }
+        changed
+    });
+    let started = Instant::now();
+    let delta = run_delta_sync(
+        &env,
+        &connector,
+        &settings,
+        &base.sync.account,
+        Some(&state),
+    )
+    .await;
+    let total = started.elapsed();
+    if !delta.sync.report.errors.is_empty() {
+        bail!("delta sync failed: {}", delta.sync.report.errors.join("; "));
+    }
+    print_run(
+        &format!("delta sync after {changed} users changed department"),
+        &delta.sync,
+        total,
+    );
     dc.shutdown().await;
     Ok(())
 }
