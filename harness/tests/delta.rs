@@ -46,6 +46,14 @@ fn full_because(outcome: &DeltaSyncOutcome) -> FullReason {
     }
 }
 
+fn assert_no_changes(outcome: &DeltaSyncOutcome) {
+    assert!(
+        outcome.sync.report.changes.is_empty(),
+        "{}",
+        outcome.sync.report
+    );
+}
+
 fn id(dir: &Directory, dn: &str) -> fake_dc::directory::EntryId {
     dir.resolve(&Dn::parse(dn).unwrap()).unwrap()
 }
@@ -98,7 +106,7 @@ async fn a_delta_run_reads_only_the_changes_and_reaches_what_a_full_run_reaches(
     .await;
     assert!(is_delta(&idle), "{}", idle.sync.report);
     assert_eq!(idle.sync.stats.entries, 0, "{:?}", idle.sync.stats);
-    assert!(idle.sync.report.changes.is_empty(), "{}", idle.sync.report);
+    assert_no_changes(&idle);
 
     change(&dc, |d| {
         // A user disabled, one deleted (a member of two groups), one renamed.
@@ -188,11 +196,7 @@ async fn a_delta_run_reads_only_the_changes_and_reaches_what_a_full_run_reaches(
     assert!(next.watermark().usn > state.watermark().usn);
     let third = delta(&env, &connector, &settings, account, Some(next)).await;
     assert_eq!(third.sync.stats.entries, 0, "{:?}", third.sync.stats);
-    assert!(
-        third.sync.report.changes.is_empty(),
-        "{}",
-        third.sync.report
-    );
+    assert_no_changes(&third);
     dc.shutdown().await;
 }
 
@@ -478,11 +482,7 @@ async fn the_agent_reads_everything_while_it_syncs_members_of_other_domains() {
     )
     .await;
     assert_eq!(full_because(&second), FullReason::CrossDomainMembers);
-    assert!(
-        second.sync.report.changes.is_empty(),
-        "{}",
-        second.sync.report
-    );
+    assert_no_changes(&second);
     dc.shutdown().await;
 }
 
