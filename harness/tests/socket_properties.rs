@@ -50,11 +50,18 @@ fn applied(outcome: &SyncOutcome, what: &str) -> Result<(), TestCaseError> {
 
 /// Serves `case`'s directory and syncs after each round of mutations (and once before
 /// the first), with pages of `page_size`, handing each sync and the account before it
-/// to `check`.
+/// to `check`. With `again`, each sync is followed at once by a second one from its
+/// result, handed to `check` too.
 async fn history(
     case: &Scenario,
     page_size: i32,
-    mut check: impl FnMut(usize, &harness::account::Account, &SyncOutcome) -> Result<(), TestCaseError>,
+    again: bool,
+    mut check: impl FnMut(
+        usize,
+        &harness::account::Account,
+        &SyncOutcome,
+        Option<&SyncOutcome>,
+    ) -> Result<(), TestCaseError>,
 ) -> Result<(), TestCaseError> {
     let live = LiveDc::start(&case.directory)
         .await
@@ -72,7 +79,14 @@ async fn history(
             }
             let outcome = run_sync(&env, &connector, &case.settings, &account).await;
             applied(&outcome, &format!("sync {number}"))?;
-            check(number, &account, &outcome)?;
+            let second = if again {
+                let second = run_sync(&env, &connector, &case.settings, &outcome.account).await;
+                applied(&second, &format!("sync {number} again"))?;
+                Some(second)
+            } else {
+                None
+            };
+            check(number, &account, &outcome, second.as_ref())?;
             account = outcome.account;
         }
         Ok(())
@@ -84,42 +98,24 @@ async fn history(
 
 /// A second sync straight after each sync reports no change and leaves the account.
 async fn converges(case: &Scenario) -> Result<(), TestCaseError> {
-    let live = LiveDc::start(&case.directory)
-        .await
-        .map_err(TestCaseError::fail)?;
-    let result = async {
-        let env = live.env(SyncMethod::DirectoryConnector, 1000);
-        let connector = live.connector();
-        let mut model = case.directory.clone();
-        let mut account = case.seed.clone();
-        let rounds = std::iter::once(&[][..]).chain(case.rounds.iter().map(Vec::as_slice));
-        for (number, round) in rounds.enumerate() {
-            for mutation in round {
-                live.mutate(&mut model, mutation)
-                    .map_err(TestCaseError::fail)?;
-            }
-            let first = run_sync(&env, &connector, &case.settings, &account).await;
-            applied(&first, &format!("sync {number}"))?;
-            let again = run_sync(&env, &connector, &case.settings, &first.account).await;
-            applied(&again, &format!("sync {number} again"))?;
-            prop_assert!(
-                again.report.changes.is_empty(),
-                "sync {number}: the sync straight after changed things:\n{}",
-                again.report
-            );
-            prop_assert_eq!(&again.account, &first.account);
-            account = first.account;
-        }
+    history(case, 1000, true, |number, _, first, again| {
+        let Some(again) = again else {
+            return Err(TestCaseError::fail("history ran no second sync"));
+        };
+        prop_assert!(
+            again.report.changes.is_empty(),
+            "sync {number}: the sync straight after changed things:\n{}",
+            again.report
+        );
+        prop_assert_eq!(&again.account, &first.account);
         Ok(())
-    }
-    .await;
-    live.shutdown().await;
-    result
+    })
+    .await
 }
 
 /// Every manual user before a sync is still there after it (converted, perhaps).
 async fn keeps_manual_users(case: &Scenario) -> Result<(), TestCaseError> {
-    history(case, 1000, |number, before, outcome| {
+    history(case, 1000, false, |number, before, outcome, _| {
         for (address, user) in &before.users {
             if user.origin == Origin::Manual {
                 prop_assert!(
@@ -140,13 +136,13 @@ async fn keeps_manual_users(case: &Scenario) -> Result<(), TestCaseError> {
 /// 1,000 give.
 async fn ignores_page_size(case: &Scenario, page_size: i32) -> Result<(), TestCaseError> {
     let mut paged = Vec::new();
-    history(case, page_size, |_, _, outcome| {
+    history(case, page_size, false, |_, _, outcome, _| {
         paged.push(outcome.clone());
         Ok(())
     })
     .await?;
     let mut whole = Vec::new();
-    history(case, 1000, |_, _, outcome| {
+    history(case, 1000, false, |_, _, outcome, _| {
         whole.push(outcome.clone());
         Ok(())
     })
