@@ -667,8 +667,7 @@ fn links_by_guid<'a, D>(
             by_guid.push((guid.print_order_key(), index));
         }
     }
-    // By GUID, then key order: the first of several links to one object comes first.
-    by_guid.sort_unstable();
+    sort_links(&mut by_guid);
     let mut links = Links {
         owners: vec![None; keys.len()],
         linked: vec![false; directory.len()],
@@ -690,12 +689,18 @@ fn links_by_guid<'a, D>(
         else {
             continue; // linked to an object no longer in the directory: an orphan
         };
-        let wanted = primary(object);
         let key_of = |index: usize| keys.get(index).copied();
-        let chosen = same
-            .iter()
-            .find(|(_, index)| key_of(*index) == Some(wanted))
-            .or(same.first());
+        // Only several links need the primary address to choose: reading it for every
+        // object would be a cache miss per object on a large run.
+        let chosen = match same {
+            [only] => Some(only),
+            _ => {
+                let wanted = primary(object);
+                same.iter()
+                    .find(|(_, index)| key_of(*index) == Some(wanted))
+                    .or(same.first())
+            }
+        };
         let Some(&(_, chosen_index)) = chosen else {
             continue;
         };
@@ -723,6 +728,37 @@ fn links_by_guid<'a, D>(
         }
     }
     links
+}
+
+/// Sorts (GUID sort key, index) pairs by GUID, then index: of several links to one
+/// object, the first in key order comes first.
+///
+/// Sorting the pairs themselves moves 32 bytes per swap; sorting 8-byte integers made
+/// of the GUID's top 32 bits and the pair's position, then gathering the pairs in that
+/// order, is several times faster. GUIDs that share their top 32 bits (rare, but
+/// possible) are put in full order afterwards.
+fn sort_links(links: &mut Vec<(u128, usize)>) {
+    const LOW: u64 = u32::MAX as u64;
+    if u32::try_from(links.len()).is_err() {
+        links.sort_unstable();
+        return;
+    }
+    let mut keys: Vec<u64> = links
+        .iter()
+        .enumerate()
+        .map(|(position, (guid, _))| (((guid >> 96) as u64) << 32) | position as u64)
+        .collect();
+    keys.sort_unstable();
+    let mut sorted: Vec<(u128, usize)> = keys
+        .iter()
+        .filter_map(|key| links.get((key & LOW) as usize).copied())
+        .collect();
+    for run in sorted.chunk_by_mut(|a, b| a.0 >> 96 == b.0 >> 96) {
+        if run.len() > 1 {
+            run.sort_unstable();
+        }
+    }
+    *links = sorted;
 }
 
 /// Every address in the target and who claims it, in target order (users, groups,
@@ -860,4 +896,29 @@ fn contested_slowly<'c, C: Copy>(
     all.into_values()
         .filter(|claims| claims.len() > 1)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sort_links;
+
+    #[test]
+    fn links_sort_by_whole_guid_then_index() {
+        // The first three share their top 32 bits, which the fast sort looks at first.
+        let top = 0x0000_0001_u128 << 96;
+        let mut links = vec![
+            (top | 9, 0),
+            (top | 2, 5),
+            (2_u128 << 96, 1),
+            (top | 2, 3),
+            (0, 7),
+            (top | 5, 2),
+        ];
+        let mut expected = links.clone();
+        expected.sort_unstable();
+        sort_links(&mut links);
+        assert_eq!(links, expected);
+        assert_eq!(links.first(), Some(&(0, 7)));
+        assert_eq!(links.get(1..3), Some(&[(top | 2, 3), (top | 2, 5)][..]));
+    }
 }
