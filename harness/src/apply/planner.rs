@@ -1,10 +1,14 @@
 //! Steps 1, 2 and 4 of a plan (see the [`super`] module docs): directory facts, matching
 //! and the resolution of address collisions; step 3, the target account, is in [`target`].
 //!
-//! A run over a million objects where 1% changed must stay well under a second, so the
-//! working state is hash maps of borrowed keys (lookups only: nothing that reaches the
-//! plan depends on their order), the target borrows what does not change, and every
-//! ordered output (changes, conflicts, warnings) is sorted where it is produced.
+//! A run over a million objects where 1% changed must stay well under a second, and
+//! at that size the time goes into cache misses, not arithmetic. So the snapshot's
+//! users are walked once, in GUID order, for their facts, their links ([`links`]) and
+//! the group members they are ([`members`]); everything else found by GUID is found
+//! by sorting and walking in step; the working state borrows (hash maps of borrowed
+//! keys are only probed: nothing that reaches the plan depends on their order); the
+//! target borrows what does not change; and every ordered output (changes, conflicts,
+//! warnings) is sorted where it is produced.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,7 +22,12 @@ use crate::guid::Guid;
 use crate::settings::AccountSettings;
 use crate::snapshot::{DirContact, DirGroup, DirUser, DirectorySnapshot};
 
+mod links;
+mod members;
 mod target;
+
+use links::{LinkWalk, Links};
+use members::MemberWalk;
 
 /// The planner's lookup tables hash rather than order: they are only ever probed.
 /// foldhash is several times faster than SipHash on these short keys, and a plan is
@@ -171,6 +180,9 @@ impl Target<'_> {
     }
 }
 
+/// An address the directory gives an object, and the object.
+type DirectoryClaim<'a> = (&'a Address, ObjectKind, Guid);
+
 /// How an owner uses an address, which decides what gives way in a collision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Claim {
@@ -207,8 +219,9 @@ struct Planner<'a> {
     /// and copied into one only when they differ (large groups are the bulk of a
     /// directory's links, and copying every member on every run dominated).
     group_members: FastMap<Guid, Vec<&'a Address>>,
-    /// For each snapshot user (in GUID order), whether a cloud user is linked to it.
-    user_linked: Vec<bool>,
+    /// Snapshot users no cloud user is linked to, in GUID order: the ones that may
+    /// adopt a cloud user by address, or be added.
+    unlinked_users: Vec<&'a DirUser>,
     /// Directory user → the key of the cloud user it adopts by address (manual or
     /// orphaned).
     user_adoptions: FastMap<Guid, &'a Address>,
@@ -248,7 +261,7 @@ impl<'a> Planner<'a> {
             out_of_domain: BTreeSet::new(),
             warnings: BTreeSet::new(),
             group_members: FastMap::default(),
-            user_linked: Vec::new(),
+            unlinked_users: Vec::new(),
             user_adoptions: FastMap::default(),
             adopted_users: FastMap::default(),
             contact_owners: vec![None; account.contacts.len()],
@@ -259,9 +272,11 @@ impl<'a> Planner<'a> {
     }
 
     fn plan(mut self) -> Plan {
-        self.resolve_group_members();
-        self.directory_facts();
-        self.match_users();
+        let mut claims = Vec::with_capacity(self.snapshot.users.len() * 2);
+        let user_links = self.walk_users(&mut claims);
+        self.group_and_contact_facts(&mut claims);
+        self.directory_conflicts(claims);
+        self.match_users(user_links);
         if self.settings.sync_contacts {
             self.match_contacts();
         }
@@ -343,32 +358,30 @@ impl<'a> Planner<'a> {
             .or_else(|| snapshot.contacts.get(guid).map(Self::contact_ref))
     }
 
-    /// Member GUIDs to the addresses the account can hold: in-domain users and contacts.
-    fn resolve_group_members(&mut self) {
+    /// Steps 1 and 2 for users, in one walk over the snapshot's users that also
+    /// resolves the group members that are users: a large snapshot is read once, in
+    /// order, rather than once per step with a map lookup per member.
+    fn walk_users(&mut self, claims: &mut Vec<DirectoryClaim<'a>>) -> Links<'a, DirUser> {
         let snapshot = self.snapshot;
-        for (guid, group) in &snapshot.groups {
-            let mut members = Vec::with_capacity(group.members.len());
-            for member in &group.members {
-                if let Some(user) = snapshot.users.get(member) {
-                    if self.in_domain(&user.primary) {
-                        members.push(&user.primary);
-                    }
-                } else if let Some(contact) = snapshot.contacts.get(member) {
-                    members.push(&contact.primary);
-                } else {
-                    self.warnings.insert(format!(
-                        "group {} lists member {member}, which is not a mail-enabled user or \
-                         contact in the snapshot; skipped",
-                        group.dn
-                    ));
-                }
+        let mut links = LinkWalk::new(
+            self.account
+                .users
+                .iter()
+                .map(|(key, user)| (key, user.origin)),
+            "user",
+        );
+        let mut members = MemberWalk::new(&snapshot.groups);
+        for (guid, user) in &snapshot.users {
+            let in_domain = self.in_domain(&user.primary);
+            members.visit(guid, in_domain.then_some(&user.primary));
+            if !links.visit(guid, user, |user| &user.primary) {
+                self.unlinked_users.push(user);
             }
-            // Stable, so of two spellings of one address the first member's is kept, as
-            // inserting into a set would.
-            members.sort();
-            members.dedup();
-            self.group_members.insert(*guid, members);
+            self.user_facts(user, in_domain, claims);
         }
+        let resolved = members.finish(&snapshot.groups, &snapshot.contacts, &mut self.warnings);
+        self.group_members = snapshot.groups.keys().copied().zip(resolved).collect();
+        links.finish()
     }
 
     fn is_cloud_group(&self, guid: &Guid) -> bool {
@@ -377,39 +390,41 @@ impl<'a> Planner<'a> {
             .is_some_and(|members| !members.is_empty())
     }
 
-    /// Step 1: out-of-domain addresses and addresses the directory gives out twice.
-    fn directory_facts(&mut self) {
-        let snapshot = self.snapshot;
-        // Borrowed and sorted rather than a map of owned references: a run over a
-        // million objects would otherwise copy a DN per address just to find the few
-        // that are contested.
-        let mut claims: Vec<(&Address, ObjectKind, Guid)> =
-            Vec::with_capacity(snapshot.users.len() * 2);
-        for user in snapshot.users.values() {
-            if !self.in_domain(&user.primary) {
-                self.out_of_domain.insert(OutOfDomain {
-                    address: user.primary.clone(),
-                    role: AddressRole::Primary,
-                    object: Self::user_ref(user),
-                });
-                self.held.insert(user.guid);
-                continue;
-            }
-            claims.push((&user.primary, ObjectKind::User, user.guid));
-            if self.settings.link_aliases {
-                for alias in &user.aliases {
-                    if self.in_domain(alias) {
-                        claims.push((alias, ObjectKind::User, user.guid));
-                    } else {
-                        self.out_of_domain.insert(OutOfDomain {
-                            address: alias.clone(),
-                            role: AddressRole::Alias,
-                            object: Self::user_ref(user),
-                        });
-                    }
+    /// Step 1 for one user: its out-of-domain addresses, and its claims on the others.
+    fn user_facts(
+        &mut self,
+        user: &'a DirUser,
+        primary_in_domain: bool,
+        claims: &mut Vec<DirectoryClaim<'a>>,
+    ) {
+        if !primary_in_domain {
+            self.out_of_domain.insert(OutOfDomain {
+                address: user.primary.clone(),
+                role: AddressRole::Primary,
+                object: Self::user_ref(user),
+            });
+            self.held.insert(user.guid);
+            return;
+        }
+        claims.push((&user.primary, ObjectKind::User, user.guid));
+        if self.settings.link_aliases {
+            for alias in &user.aliases {
+                if self.in_domain(alias) {
+                    claims.push((alias, ObjectKind::User, user.guid));
+                } else {
+                    self.out_of_domain.insert(OutOfDomain {
+                        address: alias.clone(),
+                        role: AddressRole::Alias,
+                        object: Self::user_ref(user),
+                    });
                 }
             }
         }
+    }
+
+    /// Step 1 for groups and contacts, after the users.
+    fn group_and_contact_facts(&mut self, claims: &mut Vec<DirectoryClaim<'a>>) {
+        let snapshot = self.snapshot;
         for group in snapshot.groups.values() {
             let (Some(address), true) = (&group.address, self.is_cloud_group(&group.guid)) else {
                 continue;
@@ -429,6 +444,16 @@ impl<'a> Planner<'a> {
                 claims.push((&contact.primary, ObjectKind::Contact, contact.guid));
             }
         }
+    }
+
+    /// Step 1's conclusion: addresses the directory gives out twice are conflicts, and
+    /// their owners are held.
+    ///
+    /// The claims are borrowed and sorted rather than a map of owned references: a run
+    /// over a million objects would otherwise copy a DN per address just to find the
+    /// few that are contested.
+    fn directory_conflicts(&mut self, claims: Vec<DirectoryClaim<'a>>) {
+        let snapshot = self.snapshot;
         for mut owners in contested(claims, |(address, ..)| address) {
             owners.sort_unstable();
             owners.dedup();
@@ -455,24 +480,14 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Step 2 for users: links by GUID, then adoptions by address.
-    fn match_users(&mut self) {
-        let links = links_by_guid(
-            self.account
-                .users
-                .iter()
-                .map(|(key, user)| (key, user.origin)),
-            &self.snapshot.users,
-            |user| &user.primary,
-            "user",
-        );
+    /// Step 2 for users: the links by GUID found by [`Self::walk_users`], then
+    /// adoptions by address.
+    fn match_users(&mut self, links: Links<'a, DirUser>) {
         self.user_owners = links.owners;
-        self.user_linked = links.linked;
         self.warnings.extend(links.warnings);
-        for (position, (guid, user)) in self.snapshot.users.iter().enumerate() {
-            if self.user_linked.get(position).copied().unwrap_or_default()
-                || self.held.contains(guid)
-            {
+        let unlinked = std::mem::take(&mut self.unlinked_users);
+        for user in &unlinked {
+            if self.held.contains(&user.guid) {
                 continue;
             }
             if let Some((key, cloud)) = self.account.users.get_key_value(&user.primary) {
@@ -484,26 +499,28 @@ impl<'a> Planner<'a> {
                             .is_some_and(|linked| !self.snapshot.users.contains_key(&linked))
                 };
                 if cloud.origin == Origin::Manual || orphan() {
-                    self.user_adoptions.insert(*guid, key);
-                    self.adopted_users.insert(key, *guid);
+                    self.user_adoptions.insert(user.guid, key);
+                    self.adopted_users.insert(key, user.guid);
                 }
             }
         }
+        self.unlinked_users = unlinked;
     }
 
     /// Step 2 for contacts, by the same rules as users.
     fn match_contacts(&mut self) {
-        let links = links_by_guid(
+        let mut walk = LinkWalk::new(
             self.account
                 .contacts
                 .iter()
                 .map(|(key, contact)| (key, contact.origin)),
-            &self.snapshot.contacts,
-            |contact| &contact.primary,
             "contact",
         );
+        self.contact_linked = (self.snapshot.contacts.iter())
+            .map(|(guid, contact)| walk.visit(guid, contact, |contact| &contact.primary))
+            .collect();
+        let links = walk.finish();
         self.contact_owners = links.owners;
-        self.contact_linked = links.linked;
         self.warnings.extend(links.warnings);
         for (position, (guid, contact)) in self.snapshot.contacts.iter().enumerate() {
             if self
@@ -630,135 +647,6 @@ fn held_before(target: &Target<'_>, address: &Address, entity: Entity, claim: Cl
             .is_some_and(|(_, before, _)| before.address.as_ref() == Some(address)),
         _ => false,
     }
-}
-
-/// The links by GUID between cloud objects (users or contacts) and directory objects.
-struct Links<'a, D> {
-    /// For each cloud object, in key order, the directory object linked to it.
-    owners: Vec<Option<&'a D>>,
-    /// For each directory object, in GUID order, whether a cloud object is linked to it.
-    linked: Vec<bool>,
-    /// Cloud objects that lost their link to another cloud object linked to the same
-    /// directory object: treated as no longer in the directory.
-    losers: FastSet<&'a Address>,
-    /// One per loser.
-    warnings: Vec<String>,
-}
-
-/// Which cloud object each directory object is linked to. Of several cloud objects
-/// linked to one directory object, the one at the directory object's primary address
-/// wins, else the first in key order; the others are orphans, with a warning each.
-///
-/// A sort and a merge rather than a map from GUID to cloud object: both sides have a
-/// million entries in a large run, and walking two sorted lists in step touches memory
-/// in order where a map lookup per object misses the cache every time.
-fn links_by_guid<'a, D>(
-    cloud: impl Iterator<Item = (&'a Address, Origin)>,
-    directory: &'a BTreeMap<Guid, D>,
-    primary: impl Fn(&D) -> &Address,
-    kind: &str,
-) -> Links<'a, D> {
-    // (GUID as its sort key, index in key order): small and compared as integers.
-    let mut by_guid: Vec<(u128, usize)> = Vec::new();
-    let mut keys: Vec<&'a Address> = Vec::new();
-    for (index, (key, origin)) in cloud.enumerate() {
-        keys.push(key);
-        if let Some(guid) = origin.guid() {
-            by_guid.push((guid.print_order_key(), index));
-        }
-    }
-    sort_links(&mut by_guid);
-    let mut links = Links {
-        owners: vec![None; keys.len()],
-        linked: vec![false; directory.len()],
-        losers: FastSet::default(),
-        warnings: Vec::new(),
-    };
-    let mut objects = directory.iter().enumerate().peekable();
-    let mut rest = by_guid.as_slice();
-    while let Some(&(sort_key, _)) = rest.first() {
-        let run = rest.iter().take_while(|(k, _)| *k == sort_key).count();
-        let (same, after) = rest.split_at(run);
-        rest = after;
-        while objects
-            .next_if(|(_, (g, _))| g.print_order_key() < sort_key)
-            .is_some()
-        {}
-        let Some((position, (guid, object))) =
-            objects.next_if(|(_, (g, _))| g.print_order_key() == sort_key)
-        else {
-            continue; // linked to an object no longer in the directory: an orphan
-        };
-        let key_of = |index: usize| keys.get(index).copied();
-        // Only several links need the primary address to choose: reading it for every
-        // object would be a cache miss per object on a large run.
-        let chosen = match same {
-            [only] => Some(only),
-            _ => {
-                let wanted = primary(object);
-                same.iter()
-                    .find(|(_, index)| key_of(*index) == Some(wanted))
-                    .or(same.first())
-            }
-        };
-        let Some(&(_, chosen_index)) = chosen else {
-            continue;
-        };
-        let Some(chosen_key) = key_of(chosen_index) else {
-            continue;
-        };
-        if let Some(owner) = links.owners.get_mut(chosen_index) {
-            *owner = Some(object);
-        }
-        if let Some(linked) = links.linked.get_mut(position) {
-            *linked = true;
-        }
-        for other in same
-            .iter()
-            .filter(|(_, index)| *index != chosen_index)
-            .filter_map(|(_, index)| key_of(*index))
-        {
-            // Accounts written by hand (or by an older sync) can hold this; keeping one
-            // link keeps the directory object's identity unambiguous.
-            links.losers.insert(other);
-            links.warnings.push(format!(
-                "cloud {kind}s {chosen_key} and {other} are both linked to directory object \
-                 {guid}; {other} is treated as no longer in the directory"
-            ));
-        }
-    }
-    links
-}
-
-/// Sorts (GUID sort key, index) pairs by GUID, then index: of several links to one
-/// object, the first in key order comes first.
-///
-/// Sorting the pairs themselves moves 32 bytes per swap; sorting 8-byte integers made
-/// of the GUID's top 32 bits and the pair's position, then gathering the pairs in that
-/// order, is several times faster. GUIDs that share their top 32 bits (rare, but
-/// possible) are put in full order afterwards.
-fn sort_links(links: &mut Vec<(u128, usize)>) {
-    const LOW: u64 = u32::MAX as u64;
-    if u32::try_from(links.len()).is_err() {
-        links.sort_unstable();
-        return;
-    }
-    let mut keys: Vec<u64> = links
-        .iter()
-        .enumerate()
-        .map(|(position, (guid, _))| (((guid >> 96) as u64) << 32) | position as u64)
-        .collect();
-    keys.sort_unstable();
-    let mut sorted: Vec<(u128, usize)> = keys
-        .iter()
-        .filter_map(|key| links.get((key & LOW) as usize).copied())
-        .collect();
-    for run in sorted.chunk_by_mut(|a, b| a.0 >> 96 == b.0 >> 96) {
-        if run.len() > 1 {
-            run.sort_unstable();
-        }
-    }
-    *links = sorted;
 }
 
 /// Every address in the target and who claims it, in target order (users, groups,
@@ -896,29 +784,4 @@ fn contested_slowly<'c, C: Copy>(
     all.into_values()
         .filter(|claims| claims.len() > 1)
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sort_links;
-
-    #[test]
-    fn links_sort_by_whole_guid_then_index() {
-        // The first three share their top 32 bits, which the fast sort looks at first.
-        let top = 0x0000_0001_u128 << 96;
-        let mut links = vec![
-            (top | 9, 0),
-            (top | 2, 5),
-            (2_u128 << 96, 1),
-            (top | 2, 3),
-            (0, 7),
-            (top | 5, 2),
-        ];
-        let mut expected = links.clone();
-        expected.sort_unstable();
-        sort_links(&mut links);
-        assert_eq!(links, expected);
-        assert_eq!(links.first(), Some(&(0, 7)));
-        assert_eq!(links.get(1..3), Some(&[(top | 2, 3), (top | 2, 5)][..]));
-    }
 }

@@ -78,11 +78,9 @@ impl<'a> Planner<'a> {
             users.push((key, cloud, fate));
         }
         let mut new_users = Vec::new();
-        for (position, (guid, user)) in self.snapshot.users.iter().enumerate() {
-            if self.user_linked.get(position).copied().unwrap_or_default()
-                || self.held.contains(guid)
-                || self.user_adoptions.contains_key(guid)
-            {
+        for user in &self.unlinked_users {
+            let guid = &user.guid;
+            if self.held.contains(guid) || self.user_adoptions.contains_key(guid) {
                 continue;
             }
             new_users.push((
