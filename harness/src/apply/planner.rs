@@ -22,10 +22,12 @@ use crate::guid::Guid;
 use crate::settings::AccountSettings;
 use crate::snapshot::{DirContact, DirGroup, DirUser, DirectorySnapshot};
 
+mod contested;
 mod links;
 mod members;
 mod target;
 
+use contested::Claims;
 use links::{LinkWalk, Links};
 use members::MemberWalk;
 
@@ -183,6 +185,9 @@ impl Target<'_> {
 /// An address the directory gives an object, and the object.
 type DirectoryClaim<'a> = (&'a Address, ObjectKind, Guid);
 
+/// An address in the target, who claims it and how.
+type TargetClaim<'t> = (&'t Address, Entity, Claim);
+
 /// How an owner uses an address, which decides what gives way in a collision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Claim {
@@ -272,7 +277,7 @@ impl<'a> Planner<'a> {
     }
 
     fn plan(mut self) -> Plan {
-        let mut claims = Vec::with_capacity(self.snapshot.users.len() * 2);
+        let mut claims = Claims::with_capacity(self.snapshot.users.len() * 2);
         let user_links = self.walk_users(&mut claims);
         self.group_and_contact_facts(&mut claims);
         self.directory_conflicts(claims);
@@ -361,7 +366,7 @@ impl<'a> Planner<'a> {
     /// Steps 1 and 2 for users, in one walk over the snapshot's users that also
     /// resolves the group members that are users: a large snapshot is read once, in
     /// order, rather than once per step with a map lookup per member.
-    fn walk_users(&mut self, claims: &mut Vec<DirectoryClaim<'a>>) -> Links<'a, DirUser> {
+    fn walk_users(&mut self, claims: &mut Claims<DirectoryClaim<'a>>) -> Links<'a, DirUser> {
         let snapshot = self.snapshot;
         let mut links = LinkWalk::new(
             self.account
@@ -395,7 +400,7 @@ impl<'a> Planner<'a> {
         &mut self,
         user: &'a DirUser,
         primary_in_domain: bool,
-        claims: &mut Vec<DirectoryClaim<'a>>,
+        claims: &mut Claims<DirectoryClaim<'a>>,
     ) {
         if !primary_in_domain {
             self.out_of_domain.insert(OutOfDomain {
@@ -406,11 +411,11 @@ impl<'a> Planner<'a> {
             self.held.insert(user.guid);
             return;
         }
-        claims.push((&user.primary, ObjectKind::User, user.guid));
+        claims.push(&user.primary, (&user.primary, ObjectKind::User, user.guid));
         if self.settings.link_aliases {
             for alias in &user.aliases {
                 if self.in_domain(alias) {
-                    claims.push((alias, ObjectKind::User, user.guid));
+                    claims.push(alias, (alias, ObjectKind::User, user.guid));
                 } else {
                     self.out_of_domain.insert(OutOfDomain {
                         address: alias.clone(),
@@ -423,14 +428,14 @@ impl<'a> Planner<'a> {
     }
 
     /// Step 1 for groups and contacts, after the users.
-    fn group_and_contact_facts(&mut self, claims: &mut Vec<DirectoryClaim<'a>>) {
+    fn group_and_contact_facts(&mut self, claims: &mut Claims<DirectoryClaim<'a>>) {
         let snapshot = self.snapshot;
         for group in snapshot.groups.values() {
             let (Some(address), true) = (&group.address, self.is_cloud_group(&group.guid)) else {
                 continue;
             };
             if self.in_domain(address) {
-                claims.push((address, ObjectKind::Group, group.guid));
+                claims.push(address, (address, ObjectKind::Group, group.guid));
             } else {
                 self.out_of_domain.insert(OutOfDomain {
                     address: address.clone(),
@@ -441,7 +446,10 @@ impl<'a> Planner<'a> {
         }
         if self.settings.sync_contacts {
             for contact in snapshot.contacts.values() {
-                claims.push((&contact.primary, ObjectKind::Contact, contact.guid));
+                claims.push(
+                    &contact.primary,
+                    (&contact.primary, ObjectKind::Contact, contact.guid),
+                );
             }
         }
     }
@@ -452,9 +460,9 @@ impl<'a> Planner<'a> {
     /// The claims are borrowed and sorted rather than a map of owned references: a run
     /// over a million objects would otherwise copy a DN per address just to find the
     /// few that are contested.
-    fn directory_conflicts(&mut self, claims: Vec<DirectoryClaim<'a>>) {
+    fn directory_conflicts(&mut self, claims: Claims<DirectoryClaim<'a>>) {
         let snapshot = self.snapshot;
-        for mut owners in contested(claims, |(address, ..)| address) {
+        for mut owners in claims.contested(|(address, ..)| address) {
             owners.sort_unstable();
             owners.dedup();
             if owners.len() < 2 {
@@ -553,7 +561,7 @@ impl<'a> Planner<'a> {
         loop {
             let target = self.target();
             let mut gave_way = false;
-            for owners in contested(claims(&target), |(address, ..)| address) {
+            for owners in claims(&target).contested(|(address, ..)| address) {
                 let Some(&(address, ..)) = owners.first() else {
                     continue;
                 };
@@ -651,12 +659,12 @@ fn held_before(target: &Target<'_>, address: &Address, entity: Entity, claim: Cl
 
 /// Every address in the target and who claims it, in target order (users, groups,
 /// contacts; within each, account objects by key before new ones, groups all by GUID).
-fn claims<'t>(target: &'t Target<'_>) -> Vec<(&'t Address, Entity, Claim)> {
-    let mut claims = Vec::with_capacity(target.users.len() * 2 + target.contacts.len());
-    let user = |claims: &mut Vec<(&'t Address, Entity, Claim)>, u: &'t CloudUser, e| {
-        claims.push((&u.address, e, Claim::Own));
+fn claims<'t>(target: &'t Target<'_>) -> Claims<TargetClaim<'t>> {
+    let mut claims = Claims::with_capacity(target.users.len() * 2 + target.contacts.len());
+    let user = |claims: &mut Claims<TargetClaim<'t>>, u: &'t CloudUser, e| {
+        claims.push(&u.address, (&u.address, e, Claim::Own));
         for alias in &u.aliases {
-            claims.push((alias, e, Claim::Alias));
+            claims.push(alias, (alias, e, Claim::Alias));
         }
     };
     for (i, (_, before, fate)) in target.users.iter().enumerate() {
@@ -692,96 +700,22 @@ fn claims<'t>(target: &'t Target<'_>) -> Vec<(&'t Address, Entity, Claim)> {
             (driven.value.address.as_ref(), Entity::NewGroup(i))
         };
         if let Some(address) = address {
-            claims.push((address, entity, Claim::Own));
+            claims.push(address, (address, entity, Claim::Own));
         }
     }
     for (i, (_, before, fate)) in target.contacts.iter().enumerate() {
         if let Some(contact) = fate.value(before) {
-            claims.push((&contact.address, Entity::Contact(i), Claim::Own));
+            claims.push(
+                &contact.address,
+                (&contact.address, Entity::Contact(i), Claim::Own),
+            );
         }
     }
     for (i, (_, driven)) in target.new_contacts.iter().enumerate() {
-        claims.push((&driven.value.address, Entity::NewContact(i), Claim::Own));
+        claims.push(
+            &driven.value.address,
+            (&driven.value.address, Entity::NewContact(i), Claim::Own),
+        );
     }
     claims
-}
-
-/// Every claim on each address claimed more than once: addresses in order, each
-/// address's claims in their order in `claims`.
-///
-/// Almost every address has one claim. Sorting the claims' fingerprints (with each
-/// claim's index in the low bits) brings the few repeated ones together while reading
-/// only a vector of integers, in order; only those are then compared as addresses.
-/// A hash map from address to claim did the same with a cache miss per claim, and
-/// sorting the addresses themselves compared strings behind pointers. Callers only put
-/// the results in ordered sets and maps, so the plan does not depend on fingerprints.
-fn contested<'c, C: Copy>(claims: Vec<C>, address: impl Fn(&C) -> &'c Address) -> Vec<Vec<C>> {
-    // Index in the low 32 bits, the fingerprint's top 32 above: equal addresses sort
-    // next to each other, in claim order. Unequal addresses that share the top bits
-    // only cost an address comparison.
-    const INDEX_BITS: u32 = 32;
-    let Ok(_) = u32::try_from(claims.len()) else {
-        return contested_slowly(claims, address);
-    };
-    let mut keys: Vec<u64> = claims
-        .iter()
-        .enumerate()
-        .map(|(index, claim)| {
-            (address(claim).fingerprint() & !(u64::MAX >> INDEX_BITS)) | index as u64
-        })
-        .collect();
-    keys.sort_unstable();
-    let mut contested: BTreeMap<&Address, Vec<usize>> = BTreeMap::new();
-    let claim_at = |key: u64| claims.get((key & (u64::MAX >> INDEX_BITS)) as usize);
-    let mut rest = keys.as_slice();
-    while let Some(&head) = rest.first() {
-        let run = rest
-            .iter()
-            .take_while(|key| *key >> INDEX_BITS == head >> INDEX_BITS)
-            .count();
-        let (same, after) = rest.split_at(run);
-        rest = after;
-        if run < 2 {
-            continue;
-        }
-        // A run is almost always one address; group it by address exactly anyway.
-        let mut groups: Vec<(&Address, Vec<usize>)> = Vec::new();
-        for &key in same {
-            let Some(claim) = claim_at(key) else { continue };
-            let index = (key & (u64::MAX >> INDEX_BITS)) as usize;
-            let a = address(claim);
-            match groups.iter_mut().find(|(other, _)| *other == a) {
-                Some((_, indices)) => indices.push(index),
-                None => groups.push((a, vec![index])),
-            }
-        }
-        for (a, indices) in groups {
-            if indices.len() > 1 {
-                contested.insert(a, indices);
-            }
-        }
-    }
-    contested
-        .into_values()
-        .map(|indices| {
-            indices
-                .into_iter()
-                .filter_map(|index| claims.get(index).copied())
-                .collect()
-        })
-        .collect()
-}
-
-/// [`contested`] for more claims than 32 bits can index: a map from address to claims.
-fn contested_slowly<'c, C: Copy>(
-    claims: Vec<C>,
-    address: impl Fn(&C) -> &'c Address,
-) -> Vec<Vec<C>> {
-    let mut all: BTreeMap<&Address, Vec<C>> = BTreeMap::new();
-    for claim in &claims {
-        all.entry(address(claim)).or_default().push(*claim);
-    }
-    all.into_values()
-        .filter(|claims| claims.len() > 1)
-        .collect()
 }
