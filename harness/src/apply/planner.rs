@@ -205,8 +205,13 @@ struct Planner<'a> {
     snapshot: &'a DirectorySnapshot,
     /// What the run may do.
     settings: &'a AccountSettings,
-    /// The registered domains, trimmed as `AccountSettings::is_registered` trims them.
-    domains: Vec<&'a str>,
+    /// The registered domains, trimmed as `AccountSettings::is_registered` trims them
+    /// and in lower case, as addresses are compared.
+    domains: Vec<String>,
+    /// Users with an alias outside the registered domains, found in step 1 when `link
+    /// aliases` is on (the only time aliases are linked): every other user's aliases
+    /// need no second look.
+    foreign_aliases: FastSet<Guid>,
     /// For each account user (in key order), the directory user linked to it by GUID.
     user_owners: Vec<Option<&'a DirUser>>,
     /// Directory objects whose cloud counterpart this run leaves as it was.
@@ -257,8 +262,9 @@ impl<'a> Planner<'a> {
             domains: settings
                 .domains
                 .iter()
-                .map(|domain| domain.trim().trim_end_matches('.'))
+                .map(|domain| domain.trim().trim_end_matches('.').to_ascii_lowercase())
                 .collect(),
+            foreign_aliases: FastSet::default(),
             user_owners: Vec::new(),
             held: FastSet::default(),
             blocked_aliases: FastSet::default(),
@@ -323,10 +329,17 @@ impl<'a> Planner<'a> {
 
     /// `AccountSettings::is_registered`, with the registered names trimmed once.
     fn in_domain(&self, address: &Address) -> bool {
+        // The address's domain is already in lower case (Unicode lower case leaves no
+        // ASCII capitals), so this is `eq_ignore_ascii_case` without the folding.
         let wanted = address.domain().trim_end_matches('.');
-        self.domains
-            .iter()
-            .any(|registered| registered.eq_ignore_ascii_case(wanted))
+        self.domains.iter().any(|registered| *registered == wanted)
+    }
+
+    /// Whether a user's alias is in a registered domain, for a user step 1 has seen.
+    pub(super) fn alias_in_domain(&self, user: &Guid, alias: &Address) -> bool {
+        self.foreign_aliases.is_empty()
+            || !self.foreign_aliases.contains(user)
+            || self.in_domain(alias)
     }
 
     fn user_ref(user: &DirUser) -> ObjectRef {
@@ -402,21 +415,28 @@ impl<'a> Planner<'a> {
         primary_in_domain: bool,
         claims: &mut Claims<DirectoryClaim<'a>>,
     ) {
-        if !primary_in_domain {
+        if primary_in_domain {
+            claims.push(&user.primary, (&user.primary, ObjectKind::User, user.guid));
+        } else {
+            // Held, so its aliases are neither claimed nor reported.
             self.out_of_domain.insert(OutOfDomain {
                 address: user.primary.clone(),
                 role: AddressRole::Primary,
                 object: Self::user_ref(user),
             });
             self.held.insert(user.guid);
+        }
+        if !self.settings.link_aliases {
             return;
         }
-        claims.push(&user.primary, (&user.primary, ObjectKind::User, user.guid));
-        if self.settings.link_aliases {
-            for alias in &user.aliases {
-                if self.in_domain(alias) {
+        for alias in &user.aliases {
+            if self.in_domain(alias) {
+                if primary_in_domain {
                     claims.push(alias, (alias, ObjectKind::User, user.guid));
-                } else {
+                }
+            } else {
+                self.foreign_aliases.insert(user.guid);
+                if primary_in_domain {
                     self.out_of_domain.insert(OutOfDomain {
                         address: alias.clone(),
                         role: AddressRole::Alias,

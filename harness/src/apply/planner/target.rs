@@ -100,9 +100,9 @@ impl<'a> Planner<'a> {
         'u: 'a,
     {
         let guid = user.guid;
-        user.aliases
-            .iter()
-            .filter(move |alias| self.in_domain(alias) && !self.alias_blocked(guid, alias))
+        user.aliases.iter().filter(move |alias| {
+            self.alias_in_domain(&guid, alias) && !self.alias_blocked(guid, alias)
+        })
     }
 
     fn alias_blocked(&self, guid: Guid, alias: &Address) -> bool {

@@ -35,6 +35,26 @@ fn out_of_domain_addresses_are_reported_not_applied() {
 }
 
 #[test]
+fn registered_domains_match_whatever_the_case_and_a_trailing_dot() {
+    let mut alice = dir_user(1, "alice@Corp.TEST.");
+    alice.aliases = addrs(&["al@CORP.test", "al@corp.test.example"]);
+    let settings = AccountSettings {
+        link_aliases: true,
+        domains: vec![" corp.Test. ".into()],
+        ..settings()
+    };
+    check(
+        &Account::default(),
+        &snapshot(vec![alice]),
+        &settings,
+        &[
+            "+ user alice@Corp.TEST. (directory generated, aliases al@CORP.test)",
+            "? out of domain al@corp.test.example: alias of user CN=alice,OU=Staff,DC=corp,DC=test",
+        ],
+    );
+}
+
+#[test]
 fn no_registered_domain_means_everything_is_out_of_domain() {
     let settings = AccountSettings {
         domains: Vec::new(),
