@@ -4,8 +4,9 @@
 //! membership changes).
 //!
 //! Run with `cargo bench -p harness --bench diff`; `DIFF_BENCH_SIZES=1000000` picks the
-//! sizes (comma-separated). Prints each size's times and the cost per object, so linear
-//! growth shows as a flat per-object column. Target: under 1 s for plan + apply at 1M.
+//! sizes (comma-separated), `DIFF_BENCH_REPEAT` the timed runs per size (the fastest is
+//! reported). Prints each size's times and the cost per object, so linear growth shows
+//! as a flat per-object column. Target: under 1 s for plan + apply at 1M.
 //!
 //! Times are the thread's on-CPU time where Linux reports it (`/proc/thread-self/
 //! schedstat`), so a busy CI machine shared with other builds does not inflate them;
@@ -32,11 +33,20 @@ const REPEAT: usize = 3;
 /// Members per group: a sales team, not "all staff".
 const GROUP_SIZE: usize = 25;
 
+/// Object `n`'s GUID. Real objectGUIDs are random (version 4), so GUID order has
+/// nothing to do with the order objects were made in, or with address order.
 fn guid(n: usize) -> Guid {
     let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&(n as u64).to_le_bytes());
-    bytes[8] = 0x8a;
+    bytes[..8].copy_from_slice(&splitmix(n as u64).to_le_bytes());
+    bytes[8..].copy_from_slice(&splitmix(!(n as u64)).to_le_bytes());
     Guid(bytes)
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }
 
 fn address(text: &str) -> Address {
@@ -149,6 +159,28 @@ fn one_percent_changed(mut snapshot: DirectorySnapshot, objects: usize) -> Direc
     snapshot
 }
 
+/// `value` as it arrives where apply runs: the account loaded from storage, the
+/// snapshot decoded from the agent's transfer payload. Both then lie in memory in key
+/// order, as they do in a real run (the connector's transform also builds the snapshot
+/// in GUID order); values built by this file's loops would lie in creation order.
+fn reloaded<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) -> T {
+    let text = match serde_json::to_string(value) {
+        Ok(text) => text,
+        Err(error) => panic!("benchmark data does not serialize: {error}"),
+    };
+    match serde_json::from_str(&text) {
+        Ok(value) => value,
+        Err(error) => panic!("benchmark data does not deserialize: {error}"),
+    }
+}
+
+/// `DIFF_BENCH_PROFILE=N`: only plan N times at the first size, for a profiler.
+fn profile_runs() -> Option<usize> {
+    std::env::var("DIFF_BENCH_PROFILE")
+        .ok()
+        .and_then(|runs| runs.parse().ok())
+}
+
 fn settings() -> AccountSettings {
     AccountSettings {
         link_aliases: true,
@@ -180,7 +212,11 @@ fn timed(work: impl FnOnce()) -> (Duration, Duration) {
 }
 
 fn fastest(mut run: impl FnMut() -> (Duration, Duration)) -> (Duration, Duration) {
-    (0..REPEAT).map(|_| run()).min().unwrap_or_default()
+    let repeat = std::env::var("DIFF_BENCH_REPEAT")
+        .ok()
+        .and_then(|repeat| repeat.parse().ok())
+        .unwrap_or(REPEAT);
+    (0..repeat).map(|_| run()).min().unwrap_or_default()
 }
 
 fn per_object(duration: Duration, objects: usize) -> f64 {
@@ -205,8 +241,14 @@ fn main() {
     for objects in sizes {
         let before = directory(objects);
         let (account, _) = sync(&Account::default(), &before, &settings);
-        let after = one_percent_changed(before, objects);
-
+        let account: Account = reloaded(&account);
+        let after: DirectorySnapshot = reloaded(&one_percent_changed(before, objects));
+        if let Some(runs) = profile_runs() {
+            for _ in 0..runs {
+                black_box(plan(black_box(&account), &after, &settings));
+            }
+            return;
+        }
         let mut changes = 0;
         let (plan_time, plan_wall) = fastest(|| {
             timed(|| {
