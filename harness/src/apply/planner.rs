@@ -23,12 +23,14 @@ use crate::settings::AccountSettings;
 use crate::snapshot::{DirContact, DirGroup, DirUser, DirectorySnapshot};
 
 mod contested;
+mod image;
 mod links;
 mod members;
 mod target;
 
 use contested::Claims;
-use links::{LinkWalk, Links};
+use image::Images;
+use links::{LinkWalk, Links, Owner};
 use members::MemberWalk;
 
 /// The planner's lookup tables hash rather than order: they are only ever probed.
@@ -213,11 +215,16 @@ struct Planner<'a> {
     /// need no second look.
     foreign_aliases: FastSet<Guid>,
     /// For each account user (in key order), the directory user linked to it by GUID.
-    user_owners: Vec<Option<&'a DirUser>>,
+    user_owners: Vec<Option<Owner<'a, DirUser>>>,
+    /// Each snapshot user's image (see [`image`]), in GUID order.
+    images: Images,
     /// Directory objects whose cloud counterpart this run leaves as it was.
     held: FastSet<Guid>,
     /// Aliases a user may not link this run because another owner keeps them.
     blocked_aliases: FastSet<(Guid, Address)>,
+    /// The users in `blocked_aliases`: their images (which know nothing of blocked
+    /// aliases) cannot decide for them.
+    alias_blocked_users: FastSet<Guid>,
     /// Contested addresses and everyone involved.
     conflicts: BTreeMap<Address, BTreeSet<Party>>,
     /// Addresses set aside for being outside the registered domains.
@@ -239,7 +246,7 @@ struct Planner<'a> {
     adopted_users: FastMap<&'a Address, Guid>,
     /// For each account contact (in key order), the directory contact linked to it
     /// (all `None` unless `sync contacts`).
-    contact_owners: Vec<Option<&'a DirContact>>,
+    contact_owners: Vec<Option<Owner<'a, DirContact>>>,
     /// For each snapshot contact (in GUID order), whether a cloud contact is linked to
     /// it.
     contact_linked: Vec<bool>,
@@ -266,8 +273,10 @@ impl<'a> Planner<'a> {
                 .collect(),
             foreign_aliases: FastSet::default(),
             user_owners: Vec::new(),
+            images: Images::with_capacity(0),
             held: FastSet::default(),
             blocked_aliases: FastSet::default(),
+            alias_blocked_users: FastSet::default(),
             conflicts: BTreeMap::new(),
             out_of_domain: BTreeSet::new(),
             warnings: BTreeSet::new(),
@@ -389,14 +398,17 @@ impl<'a> Planner<'a> {
             "user",
         );
         let mut members = MemberWalk::new(&snapshot.groups);
-        for (guid, user) in &snapshot.users {
+        let mut images = Images::with_capacity(snapshot.users.len());
+        for (position, (guid, user)) in snapshot.users.iter().enumerate() {
             let in_domain = self.in_domain(&user.primary);
             members.visit(guid, in_domain.then_some(&user.primary));
-            if !links.visit(guid, user, |user| &user.primary) {
+            if !links.visit(position, guid, user, |user| &user.primary) {
                 self.unlinked_users.push(user);
             }
             self.user_facts(user, in_domain, claims);
+            images.push(|image| self.directory_image(user, image));
         }
+        self.images = images;
         let resolved = members.finish(&snapshot.groups, &snapshot.contacts, &mut self.warnings);
         self.group_members = snapshot.groups.keys().copied().zip(resolved).collect();
         links.finish()
@@ -544,8 +556,10 @@ impl<'a> Planner<'a> {
                 .map(|(key, contact)| (key, contact.origin)),
             "contact",
         );
-        self.contact_linked = (self.snapshot.contacts.iter())
-            .map(|(guid, contact)| walk.visit(guid, contact, |contact| &contact.primary))
+        self.contact_linked = (self.snapshot.contacts.iter().enumerate())
+            .map(|(position, (guid, contact))| {
+                walk.visit(position, guid, contact, |contact| &contact.primary)
+            })
             .collect();
         let links = walk.finish();
         self.contact_owners = links.owners;
@@ -610,7 +624,10 @@ impl<'a> Planner<'a> {
                         continue;
                     };
                     gave_way |= match claim {
-                        Claim::Alias => self.blocked_aliases.insert((by, address.clone())),
+                        Claim::Alias => {
+                            self.alias_blocked_users.insert(by);
+                            self.blocked_aliases.insert((by, address.clone()))
+                        }
                         Claim::Own => self.held.insert(by),
                     };
                 }

@@ -12,10 +12,28 @@ use crate::account::Origin;
 use crate::address::Address;
 use crate::guid::Guid;
 
+/// A directory object a cloud object is linked to.
+pub(super) struct Owner<'a, D> {
+    pub(super) object: &'a D,
+    /// The object's GUID, kept here so deciding about the cloud object need not read
+    /// the directory object.
+    pub(super) guid: Guid,
+    /// The object's position in the snapshot (GUID order).
+    pub(super) position: usize,
+}
+
+impl<D> Clone for Owner<'_, D> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<D> Copy for Owner<'_, D> {}
+
 /// What the walk found: which directory object each cloud object is linked to.
 pub(super) struct Links<'a, D> {
     /// For each cloud object, in key order, the directory object linked to it.
-    pub(super) owners: Vec<Option<&'a D>>,
+    pub(super) owners: Vec<Option<Owner<'a, D>>>,
     /// Cloud objects that lost their link to another cloud object linked to the same
     /// directory object: treated as no longer in the directory.
     pub(super) losers: FastSet<&'a Address>,
@@ -65,13 +83,15 @@ impl<'a, D> LinkWalk<'a, D> {
         }
     }
 
-    /// Takes the next directory object, in GUID order, and returns whether a cloud
+    /// Takes the next directory object, in GUID order (`position` in the snapshot), and
+    /// returns whether a cloud
     /// object is linked to it. Of several cloud objects linked to one directory object,
     /// the one at the object's primary address wins, else the first in key order; the
     /// others are orphans, with a warning each. Cloud objects linked to a GUID the walk
     /// steps over are linked to an object no longer in the directory: orphans too.
     pub(super) fn visit(
         &mut self,
+        position: usize,
         guid: &Guid,
         object: &'a D,
         primary: impl FnOnce(&D) -> &Address,
@@ -99,7 +119,11 @@ impl<'a, D> LinkWalk<'a, D> {
         };
         let chosen_index = chosen.1;
         if let Some(owner) = self.links.owners.get_mut(chosen_index) {
-            *owner = Some(object);
+            *owner = Some(Owner {
+                object,
+                guid: *guid,
+                position,
+            });
         }
         let Some(chosen_key) = key_of(chosen_index) else {
             return true;

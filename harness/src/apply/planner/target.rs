@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::image::Image;
 use super::{Driven, Existing, Fate, Planner, Target};
 use crate::account::{CloudContact, CloudGroup, CloudUser, Origin};
 use crate::address::Address;
@@ -30,16 +31,22 @@ impl<'a> Planner<'a> {
     }
 
     /// The directory user that decides what the account user at `index` (in key order)
-    /// becomes, if any: the one linked to it by GUID, else the one adopting it by address.
-    fn user_owner(&self, index: usize, key: &Address) -> Option<&'a DirUser> {
+    /// becomes, if any: the one linked to it by GUID, else the one adopting it by
+    /// address. With its GUID and, when linked, its image.
+    fn user_owner(
+        &self,
+        index: usize,
+        key: &Address,
+    ) -> Option<(&'a DirUser, Guid, Option<&[u8]>)> {
         if let Some(owner) = self.user_owners.get(index).copied().flatten() {
-            return Some(owner);
+            return Some((owner.object, owner.guid, self.images.get(owner.position)));
         }
         if self.adopted_users.is_empty() {
             return None;
         }
         let guid = self.adopted_users.get(key)?;
-        self.snapshot.users.get(guid)
+        let user = self.snapshot.users.get(guid)?;
+        Some((user, user.guid, None))
     }
 
     #[allow(clippy::type_complexity)]
@@ -50,11 +57,20 @@ impl<'a> Planner<'a> {
         Vec<(Guid, Driven<CloudUser>)>,
     ) {
         let mut users = Vec::with_capacity(self.account.users.len());
+        let mut cloud_image = Vec::new();
         for (index, (key, cloud)) in self.account.users.iter().enumerate() {
             let fate = match (self.user_owner(index, key), cloud.origin) {
-                (Some(user), _) if !self.held.contains(&user.guid) => {
-                    let by = Some(user.guid);
-                    if self.user_unchanged(user, cloud) {
+                (Some((user, guid, image)), _) if !self.held.contains(&guid) => {
+                    let by = Some(guid);
+                    let unchanged = match image {
+                        Some(image) if !self.alias_blocked(&guid) => {
+                            cloud_image.clear();
+                            self.cloud_image(cloud, &mut Image(&mut cloud_image));
+                            image == cloud_image.as_slice()
+                        }
+                        _ => self.user_unchanged(user, cloud),
+                    };
+                    if unchanged {
                         Fate::Same { by }
                     } else {
                         Fate::Changed {
@@ -101,12 +117,79 @@ impl<'a> Planner<'a> {
     {
         let guid = user.guid;
         user.aliases.iter().filter(move |alias| {
-            self.alias_in_domain(&guid, alias) && !self.alias_blocked(guid, alias)
+            self.alias_in_domain(&guid, alias) && !self.is_blocked(guid, alias)
         })
     }
 
-    fn alias_blocked(&self, guid: Guid, alias: &Address) -> bool {
+    fn alias_blocked(&self, guid: &Guid) -> bool {
+        !self.alias_blocked_users.is_empty() && self.alias_blocked_users.contains(guid)
+    }
+
+    fn is_blocked(&self, guid: Guid, alias: &Address) -> bool {
         !self.blocked_aliases.is_empty() && self.blocked_aliases.contains(&(guid, alias.clone()))
+    }
+
+    /// The image (see [`super::image`]) of what [`Self::user_unchanged`] compares on the
+    /// directory side, for a user without blocked aliases. Must follow it rule for rule.
+    pub(super) fn directory_image(&self, user: &DirUser, image: &mut Image<'_>) {
+        let settings = self.settings;
+        image.byte(1); // linked to this user
+        image.guid(&user.guid);
+        image.byte(if settings.acknowledge_disabled {
+            u8::from(user.disabled)
+        } else {
+            2
+        });
+        image.address(&user.primary);
+        if settings.link_aliases {
+            let linked = || {
+                (user.aliases.iter()).filter(|alias| {
+                    self.alias_in_domain(&user.guid, alias) && **alias != user.primary
+                })
+            };
+            image.count(linked().count());
+            for alias in linked() {
+                image.address(alias);
+            }
+        } else {
+            image.byte(0); // its own address is not among its aliases
+        }
+        for name in &settings.additional_attributes {
+            match directory_values_sorted(&user.attributes, name) {
+                DirValues::None => image.values(None),
+                DirValues::Sorted(values) => image.values(Some(values)),
+                DirValues::Unsorted(values) => image.values(Some(&sorted_values(values))),
+            }
+        }
+    }
+
+    /// The image of what [`Self::user_unchanged`] compares on the cloud side.
+    fn cloud_image(&self, base: &CloudUser, image: &mut Image<'_>) {
+        let settings = self.settings;
+        match base.origin {
+            Origin::DirectoryGenerated { guid } => {
+                image.byte(1);
+                image.guid(&guid);
+            }
+            Origin::Manual => image.byte(0),
+        }
+        image.byte(if settings.acknowledge_disabled {
+            u8::from(base.disabled)
+        } else {
+            2
+        });
+        image.address(&base.address);
+        if settings.link_aliases {
+            image.count(base.aliases.len());
+            for alias in &base.aliases {
+                image.address(alias);
+            }
+        } else {
+            image.byte(u8::from(base.aliases.contains(&base.address)));
+        }
+        for name in &settings.additional_attributes {
+            image.values(base.attributes.get(name).map(Vec::as_slice));
+        }
     }
 
     /// Whether [`Self::new_user`] on `(user, Some(base))` would give `base` back; decided
@@ -292,6 +375,7 @@ impl<'a> Planner<'a> {
                 .get(index)
                 .copied()
                 .flatten()
+                .map(|owner| owner.object)
                 .or_else(|| {
                     let guid = self.adopted_contacts.get(key)?;
                     self.snapshot.contacts.get(guid)
