@@ -31,7 +31,7 @@ mod target;
 use contested::Claims;
 use image::Images;
 use links::{LinkWalk, Links, Owner};
-use members::MemberWalk;
+use members::{GroupMembers, MemberWalk};
 
 /// The planner's lookup tables hash rather than order: they are only ever probed.
 /// foldhash is several times faster than SipHash on these short keys, and a plan is
@@ -231,11 +231,11 @@ struct Planner<'a> {
     out_of_domain: BTreeSet<OutOfDomain>,
     /// Sorted and deduplicated, since collision rounds may meet the same fact twice.
     warnings: BTreeSet<String>,
-    /// Each directory group's member addresses, resolved once.
-    /// Sorted and deduplicated: compared with a cloud group's member set in one walk,
-    /// and copied into one only when they differ (large groups are the bulk of a
-    /// directory's links, and copying every member on every run dominated).
-    group_members: FastMap<Guid, Vec<&'a Address>>,
+    /// Each directory group's member addresses, resolved once and deduplicated:
+    /// compared with a cloud group's member set, and copied into one only when they
+    /// differ (large groups are the bulk of a directory's links, and copying every
+    /// member on every run dominated).
+    group_members: GroupMembers<'a>,
     /// Snapshot users no cloud user is linked to, in GUID order: the ones that may
     /// adopt a cloud user by address, or be added.
     unlinked_users: Vec<&'a DirUser>,
@@ -280,7 +280,7 @@ impl<'a> Planner<'a> {
             conflicts: BTreeMap::new(),
             out_of_domain: BTreeSet::new(),
             warnings: BTreeSet::new(),
-            group_members: FastMap::default(),
+            group_members: GroupMembers::default(),
             unlinked_users: Vec::new(),
             user_adoptions: FastMap::default(),
             adopted_users: FastMap::default(),
@@ -292,7 +292,12 @@ impl<'a> Planner<'a> {
     }
 
     fn plan(mut self) -> Plan {
-        let mut claims = Claims::with_capacity(self.snapshot.users.len() * 2);
+        // A primary and an alias per user, one address per group and contact: the
+        // common shape, and a regrowth of a two-million-claim buffer is a copy of it.
+        let snapshot = self.snapshot;
+        let mut claims = Claims::with_capacity(
+            snapshot.users.len() * 2 + snapshot.groups.len() + snapshot.contacts.len(),
+        );
         let user_links = self.walk_users(&mut claims);
         self.group_and_contact_facts(&mut claims);
         self.directory_conflicts(claims);
@@ -409,15 +414,13 @@ impl<'a> Planner<'a> {
             images.push(|image| self.directory_image(user, image));
         }
         self.images = images;
-        let resolved = members.finish(&snapshot.groups, &snapshot.contacts, &mut self.warnings);
-        self.group_members = snapshot.groups.keys().copied().zip(resolved).collect();
+        self.group_members =
+            members.finish(&snapshot.groups, &snapshot.contacts, &mut self.warnings);
         links.finish()
     }
 
     fn is_cloud_group(&self, guid: &Guid) -> bool {
-        self.group_members
-            .get(guid)
-            .is_some_and(|members| !members.is_empty())
+        self.group_members.any(guid)
     }
 
     /// Step 1 for one user: its out-of-domain addresses, and its claims on the others.
@@ -697,7 +700,13 @@ fn held_before(target: &Target<'_>, address: &Address, entity: Entity, claim: Cl
 /// Every address in the target and who claims it, in target order (users, groups,
 /// contacts; within each, account objects by key before new ones, groups all by GUID).
 fn claims<'t>(target: &'t Target<'_>) -> Claims<TargetClaim<'t>> {
-    let mut claims = Claims::with_capacity(target.users.len() * 2 + target.contacts.len());
+    let mut claims = Claims::with_capacity(
+        (target.users.len() + target.new_users.len()) * 2
+            + target.groups.len()
+            + target.new_groups.len()
+            + target.contacts.len()
+            + target.new_contacts.len(),
+    );
     let user = |claims: &mut Claims<TargetClaim<'t>>, u: &'t CloudUser, e| {
         claims.push(&u.address, (&u.address, e, Claim::Own));
         for alias in &u.aliases {

@@ -5,24 +5,103 @@
 //! at nearly every level; instead the requests are sorted by GUID and answered while
 //! the planner walks the users in GUID order anyway (see [`super::links`]). Members
 //! that are not users are looked up among the contacts afterwards: there are few.
+//!
+//! Each answer keeps the member address's fingerprint and a copy of its text, taken
+//! while the user is in cache: a group's members are then ordered and compared with
+//! the cloud group's without going back to users scattered over the snapshot.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 
 use super::links::sort_links;
+use super::FastMap;
 use crate::address::Address;
 use crate::guid::Guid;
 use crate::snapshot::{DirContact, DirGroup};
 
+/// One member of a group, as the account can hold it.
+#[derive(Clone)]
+pub(super) struct GroupMember<'a> {
+    pub(super) address: &'a Address,
+    fingerprint: u64,
+    /// The address's normalized text in [`GroupMembers::texts`].
+    text: Range<usize>,
+}
+
+/// Every group's members the account can hold.
+#[derive(Default)]
+pub(super) struct GroupMembers<'a> {
+    /// Each group's members in `members`.
+    by_group: FastMap<Guid, Range<usize>>,
+    /// Each group's members, deduplicated, ordered by fingerprint then text.
+    members: Vec<GroupMember<'a>>,
+    /// The members' addresses, normalized, one after another.
+    texts: String,
+}
+
+impl<'a> GroupMembers<'a> {
+    /// A group's members, in no meaningful order.
+    pub(super) fn of(&self, group: &Guid) -> &[GroupMember<'a>] {
+        self.by_group
+            .get(group)
+            .and_then(|range| self.members.get(range.clone()))
+            .unwrap_or_default()
+    }
+
+    /// Whether the group has a member the account can hold: what makes it a cloud group.
+    pub(super) fn any(&self, group: &Guid) -> bool {
+        !self.of(group).is_empty()
+    }
+
+    /// Whether a group's members are exactly `cloud`'s, compared as addresses compare.
+    /// `scratch` is reused between calls.
+    pub(super) fn same_as<'c>(
+        &self,
+        group: &Guid,
+        cloud: &'c BTreeSet<Address>,
+        scratch: &mut Vec<(u64, &'c Address)>,
+    ) -> bool {
+        let ours = self.of(group);
+        if ours.len() != cloud.len() {
+            return false;
+        }
+        // Both sides in (fingerprint, text) order: the cloud set's addresses are
+        // distinct, as ours are after deduplication, so equal sets pair up exactly.
+        scratch.clear();
+        scratch.extend(cloud.iter().map(|address| (address.fingerprint(), address)));
+        scratch.sort_unstable_by(|(a, a_address), (b, b_address)| {
+            a.cmp(b)
+                .then_with(|| a_address.normalized().cmp(b_address.normalized()))
+        });
+        ours.iter()
+            .zip(scratch.iter())
+            .all(|(member, (fingerprint, address))| {
+                member.fingerprint == *fingerprint && self.text(member) == address.normalized()
+            })
+    }
+
+    fn text(&self, member: &GroupMember<'_>) -> &str {
+        self.texts.get(member.text.clone()).unwrap_or_default()
+    }
+
+    /// Appends a member's text and returns where it lies.
+    fn copy_text(texts: &mut String, address: &Address) -> Range<usize> {
+        let start = texts.len();
+        texts.push_str(address.normalized());
+        start..texts.len()
+    }
+}
+
 /// What a member GUID turned out to be.
-#[derive(Clone, Copy)]
-enum Member<'a> {
+#[derive(Clone)]
+enum Answer<'a> {
     /// Not a user: a contact, or nothing the snapshot knows.
     NotAUser,
     /// A user whose primary is outside the registered domains: not a member the
     /// account can hold.
     OutOfDomain,
     /// A user at this address.
-    User(&'a Address),
+    User(GroupMember<'a>),
 }
 
 /// Member requests, answered as the users go by.
@@ -32,7 +111,8 @@ pub(super) struct MemberWalk<'a> {
     /// How much of `requests` the walk has passed.
     passed: usize,
     /// One per member of every group, groups in GUID order, members in GUID order.
-    answers: Vec<Member<'a>>,
+    answers: Vec<Answer<'a>>,
+    texts: String,
 }
 
 impl<'a> MemberWalk<'a> {
@@ -43,12 +123,13 @@ impl<'a> MemberWalk<'a> {
             .enumerate()
             .map(|(slot, member)| (member.print_order_key(), slot))
             .collect();
-        let answers = vec![Member::NotAUser; requests.len()];
+        let answers = vec![Answer::NotAUser; requests.len()];
         sort_links(&mut requests);
         Self {
             requests,
             passed: 0,
             answers,
+            texts: String::new(),
         }
     }
 
@@ -59,32 +140,51 @@ impl<'a> MemberWalk<'a> {
         let before = rest.iter().take_while(|(k, _)| *k < sort_key).count();
         let rest = rest.get(before..).unwrap_or_default();
         let run = rest.iter().take_while(|(k, _)| *k == sort_key).count();
-        for (_, slot) in rest.get(..run).unwrap_or_default() {
-            if let Some(answer) = self.answers.get_mut(*slot) {
-                *answer = address.map_or(Member::OutOfDomain, Member::User);
+        self.passed += before + run;
+        let Some(slots) = rest.get(..run).filter(|slots| !slots.is_empty()) else {
+            return;
+        };
+        let answer = match address {
+            Some(address) => Answer::User(GroupMember {
+                address,
+                fingerprint: address.fingerprint(),
+                text: GroupMembers::copy_text(&mut self.texts, address),
+            }),
+            None => Answer::OutOfDomain,
+        };
+        for (_, slot) in slots {
+            if let Some(slot) = self.answers.get_mut(*slot) {
+                *slot = answer.clone();
             }
         }
-        self.passed += before + run;
     }
 
-    /// Each group's member addresses, sorted and deduplicated, once every user has been
-    /// visited; a warning for each member that is neither a user nor a contact.
+    /// Every group's members, once every user has been visited; a warning for each
+    /// member that is neither a user nor a contact.
     pub(super) fn finish(
         self,
         groups: &'a BTreeMap<Guid, DirGroup>,
         contacts: &'a BTreeMap<Guid, DirContact>,
         warnings: &mut impl Extend<String>,
-    ) -> Vec<Vec<&'a Address>> {
+    ) -> GroupMembers<'a> {
+        let mut resolved = GroupMembers {
+            by_group: FastMap::default(),
+            members: Vec::with_capacity(self.answers.len()),
+            texts: self.texts,
+        };
         let mut answers = self.answers.into_iter();
-        let mut resolved = Vec::with_capacity(groups.len());
-        for group in groups.values() {
-            let mut members = Vec::with_capacity(group.members.len());
+        for (guid, group) in groups {
+            let start = resolved.members.len();
             for (member, answer) in group.members.iter().zip(answers.by_ref()) {
                 match answer {
-                    Member::User(address) => members.push(address),
-                    Member::OutOfDomain => {}
-                    Member::NotAUser => match contacts.get(member) {
-                        Some(contact) => members.push(&contact.primary),
+                    Answer::User(member) => resolved.members.push(member),
+                    Answer::OutOfDomain => {}
+                    Answer::NotAUser => match contacts.get(member) {
+                        Some(contact) => resolved.members.push(GroupMember {
+                            address: &contact.primary,
+                            fingerprint: contact.primary.fingerprint(),
+                            text: GroupMembers::copy_text(&mut resolved.texts, &contact.primary),
+                        }),
                         None => warnings.extend([format!(
                             "group {} lists member {member}, which is not a mail-enabled user \
                              or contact in the snapshot; skipped",
@@ -93,12 +193,38 @@ impl<'a> MemberWalk<'a> {
                     },
                 }
             }
-            // Stable, so of two spellings of one address the first member's is kept, as
-            // inserting into a set would.
-            members.sort();
-            members.dedup();
-            resolved.push(members);
+            let end = dedup_tail(&mut resolved, start);
+            resolved.by_group.insert(*guid, start..end);
         }
         resolved
     }
+}
+
+/// Orders the members from `start` on by (fingerprint, text) and drops repeated
+/// addresses, keeping the first member's spelling (the sort is stable). Returns the
+/// new end.
+fn dedup_tail(resolved: &mut GroupMembers<'_>, start: usize) -> usize {
+    let GroupMembers { members, texts, .. } = resolved;
+    let text = |member: &GroupMember<'_>| texts.get(member.text.clone()).unwrap_or_default();
+    if let Some(tail) = members.get_mut(start..) {
+        tail.sort_by(|a, b| {
+            a.fingerprint
+                .cmp(&b.fingerprint)
+                .then_with(|| text(a).cmp(text(b)))
+        });
+    }
+    let mut kept = start;
+    for next in start..members.len() {
+        let repeat = kept > start
+            && members
+                .get(kept - 1)
+                .zip(members.get(next))
+                .is_some_and(|(last, this)| text(last) == text(this));
+        if !repeat {
+            members.swap(kept, next);
+            kept += 1;
+        }
+    }
+    members.truncate(kept);
+    kept
 }

@@ -274,12 +274,13 @@ impl<'a> Planner<'a> {
         Vec<(Guid, Driven<CloudGroup>)>,
     ) {
         let mut groups = Vec::with_capacity(self.account.groups.len());
+        let mut scratch = Vec::new();
         for (guid, cloud) in &self.account.groups {
             let fate = if self.held.contains(guid) {
                 Fate::Same { by: None }
             } else if let Some(group) = self.snapshot.groups.get(guid) {
                 if self.is_cloud_group(guid) {
-                    self.group_target(group, cloud)
+                    self.group_target(group, cloud, &mut scratch)
                 } else {
                     Fate::Removed
                 }
@@ -307,14 +308,16 @@ impl<'a> Planner<'a> {
         (groups, new_groups)
     }
 
-    fn group_target(&self, group: &DirGroup, base: &CloudGroup) -> Fate<CloudGroup> {
+    fn group_target<'c>(
+        &self,
+        group: &DirGroup,
+        base: &'c CloudGroup,
+        scratch: &mut Vec<(u64, &'c Address)>,
+    ) -> Fate<CloudGroup> {
         let address = self.group_address(group);
         let unchanged = base.name == group.name
             && base.address.as_ref() == address
-            && self.group_members.get(&group.guid).is_some_and(|members| {
-                members.len() == base.members.len()
-                    && members.iter().copied().eq(base.members.iter())
-            });
+            && (self.group_members).same_as(&group.guid, &base.members, scratch);
         let by = Some(group.guid);
         if unchanged {
             Fate::Same { by }
@@ -344,11 +347,9 @@ impl<'a> Planner<'a> {
                 (Some(old), Some(new)) if old == new => Some(old.clone()),
                 (_, new) => new.cloned(),
             },
-            members: self
-                .group_members
-                .get(&group.guid)
-                .map(|members| members.iter().map(|member| (*member).clone()).collect())
-                .unwrap_or_default(),
+            members: (self.group_members.of(&group.guid).iter())
+                .map(|member| member.address.clone())
+                .collect(),
         }
     }
 

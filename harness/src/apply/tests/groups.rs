@@ -187,3 +187,35 @@ fn without_sync_contacts_contacts_only_count_as_group_members() {
     );
     assert_eq!(after.contacts, before.contacts, "contacts are left alone");
 }
+
+#[test]
+fn a_member_reached_twice_keeps_the_first_members_spelling() {
+    // A user and a contact at one address (in two spellings) in one group: the cloud
+    // group lists the address once, spelt as the member first in GUID order spells it.
+    let directory = with_contacts(
+        with_groups(
+            snapshot(vec![
+                dir_user(1, "Dana@corp.test"),
+                dir_user(2, "erin@corp.test"),
+            ]),
+            vec![dir_group(10, "Sales", None, &[20, 1, 2])],
+        ),
+        vec![dir_contact(20, "Dana outside", "dana@CORP.test")],
+    );
+    let after = check(
+        &Account::default(),
+        &directory,
+        &settings(),
+        &[
+            "+ user Dana@corp.test (directory generated)",
+            "+ user erin@corp.test (directory generated)",
+            "+ group Sales: Dana@corp.test, erin@corp.test",
+        ],
+    );
+    let members: Vec<&str> = after.groups[&guid(10)]
+        .members
+        .iter()
+        .map(|member| member.original())
+        .collect();
+    assert_eq!(members, ["Dana@corp.test", "erin@corp.test"]);
+}
