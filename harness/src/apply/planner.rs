@@ -45,7 +45,8 @@ pub(super) fn plan(
     snapshot: &DirectorySnapshot,
     settings: &AccountSettings,
 ) -> Plan {
-    Planner::new(account, snapshot, settings).plan()
+    let parallel = snapshot.users.len() >= PARALLEL_USERS;
+    Planner::new(account, snapshot, settings, parallel).plan()
 }
 
 /// Something in the target account that can own addresses: an index into one of
@@ -190,6 +191,46 @@ type DirectoryClaim<'a> = (&'a Address, ObjectKind, Guid);
 /// An address in the target, who claims it and how.
 type TargetClaim<'t> = (&'t Address, Entity, Claim);
 
+/// Snapshots with at least this many users are walked on two threads: below it, a
+/// thread costs more than it saves.
+const PARALLEL_USERS: usize = 20_000;
+
+/// What [`Planner::user_facts`] finds.
+struct UserFacts<'a> {
+    claims: Claims<DirectoryClaim<'a>>,
+    out_of_domain: Vec<OutOfDomain>,
+    held: Vec<Guid>,
+    foreign_aliases: FastSet<Guid>,
+    images: Images,
+}
+
+/// What [`Planner::user_links_and_members`] finds.
+struct LinkedUsers<'a> {
+    links: Links<'a, DirUser>,
+    members: GroupMembers<'a>,
+    /// Snapshot users no cloud user is linked to, in GUID order.
+    unlinked: Vec<&'a DirUser>,
+    warnings: Vec<String>,
+}
+
+/// Runs `a` and `b`, `a` on a thread of its own when `parallel` (and the system gives
+/// one). The results do not depend on which.
+fn both<A: Send, B>(parallel: bool, a: impl Fn() -> A + Sync, b: impl FnOnce() -> B) -> (A, B) {
+    if !parallel {
+        return (a(), b());
+    }
+    std::thread::scope(|scope| {
+        if let Ok(handle) = std::thread::Builder::new().spawn_scoped(scope, &a) {
+            let b = b();
+            return match handle.join() {
+                Ok(a) => (a, b),
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+        }
+        (a(), b())
+    })
+}
+
 /// How an owner uses an address, which decides what gives way in a collision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Claim {
@@ -203,6 +244,8 @@ enum Claim {
 struct Planner<'a> {
     /// The account before the run.
     account: &'a Account,
+    /// Whether to use a second thread where work splits (the plan is the same).
+    parallel: bool,
     /// The directory as extracted.
     snapshot: &'a DirectorySnapshot,
     /// What the run may do.
@@ -261,11 +304,13 @@ impl<'a> Planner<'a> {
         account: &'a Account,
         snapshot: &'a DirectorySnapshot,
         settings: &'a AccountSettings,
+        parallel: bool,
     ) -> Self {
         Self {
             account,
             snapshot,
             settings,
+            parallel,
             domains: settings
                 .domains
                 .iter()
@@ -292,13 +337,7 @@ impl<'a> Planner<'a> {
     }
 
     fn plan(mut self) -> Plan {
-        // A primary and an alias per user, one address per group and contact: the
-        // common shape, and a regrowth of a two-million-claim buffer is a copy of it.
-        let snapshot = self.snapshot;
-        let mut claims = Claims::with_capacity(
-            snapshot.users.len() * 2 + snapshot.groups.len() + snapshot.contacts.len(),
-        );
-        let user_links = self.walk_users(&mut claims);
+        let (mut claims, user_links) = self.walk_users();
         self.group_and_contact_facts(&mut claims);
         self.directory_conflicts(claims);
         self.match_users(user_links);
@@ -390,10 +429,66 @@ impl<'a> Planner<'a> {
             .or_else(|| snapshot.contacts.get(guid).map(Self::contact_ref))
     }
 
-    /// Steps 1 and 2 for users, in one walk over the snapshot's users that also
-    /// resolves the group members that are users: a large snapshot is read once, in
-    /// order, rather than once per step with a map lookup per member.
-    fn walk_users(&mut self, claims: &mut Claims<DirectoryClaim<'a>>) -> Links<'a, DirUser> {
+    /// Steps 1 and 2 for users. Two walks over the snapshot's users, in GUID order,
+    /// each reading it once: one for the directory facts and the users' images, the
+    /// other for the links by GUID and the group members that are users (rather than
+    /// once per step with a map lookup per member). Neither needs the other, so on a
+    /// large snapshot they run side by side.
+    fn walk_users(&mut self) -> (Claims<DirectoryClaim<'a>>, Links<'a, DirUser>) {
+        let (facts, walked) = both(
+            self.parallel,
+            || self.user_facts(),
+            || self.user_links_and_members(),
+        );
+        let UserFacts {
+            claims,
+            out_of_domain,
+            held,
+            foreign_aliases,
+            images,
+        } = facts;
+        let LinkedUsers {
+            links,
+            members,
+            unlinked,
+            warnings,
+        } = walked;
+        self.out_of_domain.extend(out_of_domain);
+        self.held.extend(held);
+        self.foreign_aliases = foreign_aliases;
+        self.images = images;
+        self.group_members = members;
+        self.unlinked_users = unlinked;
+        self.warnings.extend(warnings);
+        (claims, links)
+    }
+
+    /// Step 1 for every user, and its image.
+    fn user_facts(&self) -> UserFacts<'a> {
+        let snapshot = self.snapshot;
+        let mut facts = UserFacts {
+            // A primary and an alias per user, an address per group and contact (step 1
+            // goes on with those): the common shape, and regrowing a two-million-claim
+            // buffer is a copy of it.
+            claims: Claims::with_capacity(
+                snapshot.users.len() * 2 + snapshot.groups.len() + snapshot.contacts.len(),
+            ),
+            out_of_domain: Vec::new(),
+            held: Vec::new(),
+            foreign_aliases: FastSet::default(),
+            images: Images::with_capacity(snapshot.users.len()),
+        };
+        for user in snapshot.users.values() {
+            let aliases_in_domain = self.one_user_facts(user, &mut facts);
+            facts
+                .images
+                .push(|image| self.directory_image(user, aliases_in_domain, image));
+        }
+        facts
+    }
+
+    /// The links by GUID, and the group members that are users, in one walk.
+    fn user_links_and_members(&self) -> LinkedUsers<'a> {
         let snapshot = self.snapshot;
         let mut links = LinkWalk::new(
             self.account
@@ -403,20 +498,24 @@ impl<'a> Planner<'a> {
             "user",
         );
         let mut members = MemberWalk::new(&snapshot.groups);
-        let mut images = Images::with_capacity(snapshot.users.len());
+        let mut unlinked = Vec::new();
         for (position, (guid, user)) in snapshot.users.iter().enumerate() {
-            let in_domain = self.in_domain(&user.primary);
-            members.visit(guid, in_domain.then_some(&user.primary));
+            members.visit(
+                guid,
+                Some(&user.primary).filter(|primary| self.in_domain(primary)),
+            );
             if !links.visit(position, guid, user, |user| &user.primary) {
-                self.unlinked_users.push(user);
+                unlinked.push(user);
             }
-            self.user_facts(user, in_domain, claims);
-            images.push(|image| self.directory_image(user, image));
         }
-        self.images = images;
-        self.group_members =
-            members.finish(&snapshot.groups, &snapshot.contacts, &mut self.warnings);
-        links.finish()
+        let mut warnings = Vec::new();
+        let members = members.finish(&snapshot.groups, &snapshot.contacts, &mut warnings);
+        LinkedUsers {
+            links: links.finish(),
+            members,
+            unlinked,
+            warnings,
+        }
     }
 
     fn is_cloud_group(&self, guid: &Guid) -> bool {
@@ -424,35 +523,35 @@ impl<'a> Planner<'a> {
     }
 
     /// Step 1 for one user: its out-of-domain addresses, and its claims on the others.
-    fn user_facts(
-        &mut self,
-        user: &'a DirUser,
-        primary_in_domain: bool,
-        claims: &mut Claims<DirectoryClaim<'a>>,
-    ) {
+    /// Returns whether all its aliases are in a registered domain.
+    fn one_user_facts(&self, user: &'a DirUser, facts: &mut UserFacts<'a>) -> bool {
+        let primary_in_domain = self.in_domain(&user.primary);
         if primary_in_domain {
-            claims.push(&user.primary, (&user.primary, ObjectKind::User, user.guid));
+            (facts.claims).push(&user.primary, (&user.primary, ObjectKind::User, user.guid));
         } else {
             // Held, so its aliases are neither claimed nor reported.
-            self.out_of_domain.insert(OutOfDomain {
+            facts.out_of_domain.push(OutOfDomain {
                 address: user.primary.clone(),
                 role: AddressRole::Primary,
                 object: Self::user_ref(user),
             });
-            self.held.insert(user.guid);
+            facts.held.push(user.guid);
         }
         if !self.settings.link_aliases {
-            return;
+            return true;
         }
+        let mut all_in_domain = true;
         for alias in &user.aliases {
             if self.in_domain(alias) {
                 if primary_in_domain {
-                    claims.push(alias, (alias, ObjectKind::User, user.guid));
+                    facts
+                        .claims
+                        .push(alias, (alias, ObjectKind::User, user.guid));
                 }
             } else {
-                self.foreign_aliases.insert(user.guid);
+                all_in_domain = false;
                 if primary_in_domain {
-                    self.out_of_domain.insert(OutOfDomain {
+                    facts.out_of_domain.push(OutOfDomain {
                         address: alias.clone(),
                         role: AddressRole::Alias,
                         object: Self::user_ref(user),
@@ -460,6 +559,10 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+        if !all_in_domain {
+            facts.foreign_aliases.insert(user.guid);
+        }
+        all_in_domain
     }
 
     /// Step 1 for groups and contacts, after the users.
@@ -764,4 +867,128 @@ fn claims<'t>(target: &'t Target<'_>) -> Claims<TargetClaim<'t>> {
         );
     }
     claims
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::{Planner, PARALLEL_USERS};
+    use crate::account::{Account, CloudUser, Origin};
+    use crate::address::Address;
+    use crate::guid::Guid;
+    use crate::settings::{AccountSettings, Region};
+    use crate::snapshot::{DirContact, DirGroup, DirUser, DirectorySnapshot, GroupKind};
+
+    fn address(text: &str) -> Address {
+        Address::parse(text).expect("valid address")
+    }
+
+    fn guid(n: usize) -> Guid {
+        // Scattered, as real GUIDs are, so GUID order is not creation order.
+        let mut bytes = [0u8; 16];
+        let mixed = (n as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+        bytes[..8].copy_from_slice(&mixed.to_le_bytes());
+        bytes[8..].copy_from_slice(&(n as u64).to_le_bytes());
+        Guid(bytes)
+    }
+
+    /// Enough users for two threads, with every kind of case the walks handle: links,
+    /// orphans, adoptions, conflicts, out-of-domain primaries and aliases, members that
+    /// are users, contacts and nothing.
+    #[test]
+    fn two_threads_plan_as_one_does() {
+        let users = PARALLEL_USERS + 500;
+        let mut snapshot = DirectorySnapshot::default();
+        let mut account = Account::default();
+        for n in 0..users {
+            let domain = if n % 97 == 0 {
+                "elsewhere.test"
+            } else {
+                "corp.test"
+            };
+            let primary = match n % 211 {
+                0 => address("shared@corp.test"),
+                _ => address(&format!("user{n}@{domain}")),
+            };
+            let mut aliases = BTreeSet::from([address(&format!("u{n}@corp.test"))]);
+            if n % 89 == 0 {
+                aliases.insert(address(&format!("u{n}@personal.example")));
+            }
+            let user = DirUser {
+                guid: guid(n),
+                dn: format!("CN=User {n},DC=corp,DC=test"),
+                primary: primary.clone(),
+                aliases,
+                disabled: n % 7 == 0,
+                attributes: BTreeMap::from([(
+                    "department".to_owned(),
+                    vec![format!("Dept {}", n % 13)],
+                )]),
+            };
+            snapshot.users.insert(user.guid, user);
+            let origin = match n % 5 {
+                0 => Origin::Manual,
+                1 => Origin::DirectoryGenerated {
+                    guid: guid(n + users),
+                },
+                _ => Origin::DirectoryGenerated { guid: guid(n) },
+            };
+            if n % 3 != 0 {
+                account.users.insert(
+                    primary.clone(),
+                    CloudUser {
+                        origin,
+                        disabled: n % 11 == 0,
+                        ..CloudUser::manual(primary)
+                    },
+                );
+            }
+        }
+        for c in 0..50 {
+            let contact = DirContact {
+                guid: guid(3 * users + c),
+                dn: format!("CN=Contact {c},DC=corp,DC=test"),
+                name: format!("Contact {c}"),
+                primary: address(&format!("contact{c}@partner.test")),
+                aliases: BTreeSet::new(),
+            };
+            snapshot.contacts.insert(contact.guid, contact);
+        }
+        for g in 0..100 {
+            let members = (0..40)
+                .map(|m| guid((g * 131 + m * 17) % (users + 100)))
+                .chain([guid(3 * users + g % 50), guid(5 * users + g)])
+                .collect();
+            let group = DirGroup {
+                guid: guid(4 * users + g),
+                dn: format!("CN=Group {g},DC=corp,DC=test"),
+                name: format!("Group {g}"),
+                kind: GroupKind::Group,
+                address: Some(address(&format!("group{g}@corp.test"))),
+                members,
+            };
+            snapshot.groups.insert(group.guid, group);
+        }
+        let settings = AccountSettings {
+            link_aliases: true,
+            acknowledge_disabled: true,
+            additional_attributes: vec!["department".to_owned()],
+            sync_contacts: true,
+            domains: vec!["corp.test".to_owned()],
+            ..AccountSettings::new(Region::Europe)
+        };
+        let one = Planner::new(&account, &snapshot, &settings, false).plan();
+        let two = Planner::new(&account, &snapshot, &settings, true).plan();
+        assert!(
+            one.changes.len() > users / 2,
+            "{} changes",
+            one.changes.len()
+        );
+        assert!(!one.conflicts.is_empty() && !one.out_of_domain.is_empty());
+        assert!(!one.warnings.is_empty());
+        assert_eq!(one, two);
+    }
 }

@@ -49,16 +49,18 @@ impl<'a> Planner<'a> {
         Some((user, user.guid, None))
     }
 
-    #[allow(clippy::type_complexity)]
-    fn target_users(
-        &self,
-    ) -> (
-        Vec<Existing<'a, Address, CloudUser>>,
-        Vec<(Guid, Driven<CloudUser>)>,
-    ) {
-        let mut users = Vec::with_capacity(self.account.users.len());
+    /// What becomes of the account users at indexes `from..to` (in key order).
+    fn existing_users(&self, from: usize, to: usize) -> Vec<Existing<'a, Address, CloudUser>> {
+        let mut users = Vec::with_capacity(to.min(self.account.users.len()).saturating_sub(from));
         let mut cloud_image = Vec::new();
-        for (index, (key, cloud)) in self.account.users.iter().enumerate() {
+        let range = self
+            .account
+            .users
+            .iter()
+            .enumerate()
+            .skip(from)
+            .take(to - from);
+        for (index, (key, cloud)) in range {
             let fate = match (self.user_owner(index, key), cloud.origin) {
                 (Some((user, guid, image)), _) if !self.held.contains(&guid) => {
                     let by = Some(guid);
@@ -93,6 +95,24 @@ impl<'a> Planner<'a> {
             };
             users.push((key, cloud, fate));
         }
+        users
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn target_users(
+        &self,
+    ) -> (
+        Vec<Existing<'a, Address, CloudUser>>,
+        Vec<(Guid, Driven<CloudUser>)>,
+    ) {
+        // Two halves of the account, side by side: deciding each user is independent.
+        let half = self.account.users.len() / 2;
+        let (mut users, second) = super::both(
+            self.parallel,
+            || self.existing_users(0, half),
+            || self.existing_users(half, usize::MAX),
+        );
+        users.extend(second);
         let mut new_users = Vec::new();
         for user in &self.unlinked_users {
             let guid = &user.guid;
@@ -131,7 +151,12 @@ impl<'a> Planner<'a> {
 
     /// The image (see [`super::image`]) of what [`Self::user_unchanged`] compares on the
     /// directory side, for a user without blocked aliases. Must follow it rule for rule.
-    pub(super) fn directory_image(&self, user: &DirUser, image: &mut Image<'_>) {
+    pub(super) fn directory_image(
+        &self,
+        user: &DirUser,
+        aliases_in_domain: bool,
+        image: &mut Image<'_>,
+    ) {
         let settings = self.settings;
         image.byte(1); // linked to this user
         image.guid(&user.guid);
@@ -144,7 +169,7 @@ impl<'a> Planner<'a> {
         if settings.link_aliases {
             let linked = || {
                 (user.aliases.iter()).filter(|alias| {
-                    self.alias_in_domain(&user.guid, alias) && **alias != user.primary
+                    (aliases_in_domain || self.in_domain(alias)) && **alias != user.primary
                 })
             };
             image.count(linked().count());
