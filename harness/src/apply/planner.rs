@@ -1,14 +1,18 @@
 //! Steps 1, 2 and 4 of a plan (see the [`super`] module docs): directory facts, matching
 //! and the resolution of address collisions; step 3, the target account, is in [`target`].
 //!
-//! A run over a million objects where 1% changed must stay well under a second, and
-//! at that size the time goes into cache misses, not arithmetic. So the snapshot's
-//! users are walked once, in GUID order, for their facts, their links ([`links`]) and
-//! the group members they are ([`members`]); everything else found by GUID is found
-//! by sorting and walking in step; the working state borrows (hash maps of borrowed
-//! keys are only probed: nothing that reaches the plan depends on their order); the
-//! target borrows what does not change; and every ordered output (changes, conflicts,
-//! warnings) is sorted where it is produced.
+//! A run over a million objects where 1% changed must stay under a second, and at that
+//! size the time goes into cache misses, not arithmetic: the account is in address
+//! order, the snapshot in GUID order, and reading one in the other's order lands at
+//! random. So the snapshot's users are read in GUID order by two walks that need
+//! nothing from each other and run side by side on a large snapshot: one for their
+//! facts and their images ([`image`]: the fields "unchanged" compares, packed), the
+//! other for their links ([`links`]) and the group members they are ([`members`]).
+//! Everything else found by GUID is found by sorting and walking in step; contested
+//! addresses by hashing fingerprints ([`contested`]); the working state borrows (hash
+//! maps of borrowed keys are only probed: nothing that reaches the plan depends on their
+//! order); the target borrows what does not change; and every ordered output (changes,
+//! conflicts, warnings) is sorted where it is produced.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -4,8 +4,8 @@
 //! cloud object, the cloud objects are sorted by the GUID they are linked to, and the
 //! directory objects, already in GUID order, are visited against them one by one: two
 //! sorted lists walked in step touch memory in order, where a map lookup per object
-//! misses the cache every time. The planner visits users in the same walk that gathers
-//! their directory facts, so the snapshot's users are read once.
+//! misses the cache every time. The planner visits users in the same walk that resolves
+//! group members (see [`super::members`]).
 
 use super::FastSet;
 use crate::account::Origin;
