@@ -96,13 +96,7 @@ impl<'a, D> LinkWalk<'a, D> {
         object: &'a D,
         primary: impl FnOnce(&D) -> &Address,
     ) -> bool {
-        let sort_key = guid.print_order_key();
-        let rest = self.by_guid.get(self.passed..).unwrap_or_default();
-        let before = rest.iter().take_while(|(k, _)| *k < sort_key).count();
-        let rest = rest.get(before..).unwrap_or_default();
-        let run = rest.iter().take_while(|(k, _)| *k == sort_key).count();
-        let same = rest.get(..run).unwrap_or_default();
-        self.passed += before + run;
+        let same = take_run(&self.by_guid, &mut self.passed, guid);
         let keys = &self.keys;
         let key_of = |index: usize| keys.get(index).copied();
         // Only several links need the primary address to choose: reading it for every
@@ -149,6 +143,23 @@ impl<'a, D> LinkWalk<'a, D> {
     pub(super) fn finish(self) -> Links<'a, D> {
         self.links
     }
+}
+
+/// The entries of `sorted` (by GUID sort key) for `guid`, given that the walk has
+/// passed `passed` entries and goes in GUID order; entries for GUIDs it stepped over
+/// are passed too.
+pub(super) fn take_run<'s>(
+    sorted: &'s [(u128, usize)],
+    passed: &mut usize,
+    guid: &Guid,
+) -> &'s [(u128, usize)] {
+    let sort_key = guid.print_order_key();
+    let rest = sorted.get(*passed..).unwrap_or_default();
+    let before = rest.iter().take_while(|(k, _)| *k < sort_key).count();
+    let rest = rest.get(before..).unwrap_or_default();
+    let run = rest.iter().take_while(|(k, _)| *k == sort_key).count();
+    *passed += before + run;
+    rest.get(..run).unwrap_or_default()
 }
 
 /// Sorts (GUID sort key, index) pairs by GUID, then index: of several links to one

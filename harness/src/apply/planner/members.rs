@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
-use super::links::sort_links;
+use super::links::{sort_links, take_run};
 use super::FastMap;
 use crate::address::Address;
 use crate::guid::Guid;
@@ -135,15 +135,10 @@ impl<'a> MemberWalk<'a> {
 
     /// Takes the next user, in GUID order, with its address if the account can hold it.
     pub(super) fn visit(&mut self, guid: &Guid, address: Option<&'a Address>) {
-        let sort_key = guid.print_order_key();
-        let rest = self.requests.get(self.passed..).unwrap_or_default();
-        let before = rest.iter().take_while(|(k, _)| *k < sort_key).count();
-        let rest = rest.get(before..).unwrap_or_default();
-        let run = rest.iter().take_while(|(k, _)| *k == sort_key).count();
-        self.passed += before + run;
-        let Some(slots) = rest.get(..run).filter(|slots| !slots.is_empty()) else {
+        let slots = take_run(&self.requests, &mut self.passed, guid);
+        if slots.is_empty() {
             return;
-        };
+        }
         let answer = match address {
             Some(address) => Answer::User(GroupMember {
                 address,
