@@ -294,9 +294,8 @@ struct Planner<'a> {
     /// For each account contact (in key order), the directory contact linked to it
     /// (all `None` unless `sync contacts`).
     contact_owners: Vec<Option<Owner<'a, DirContact>>>,
-    /// For each snapshot contact (in GUID order), whether a cloud contact is linked to
-    /// it.
-    contact_linked: Vec<bool>,
+    /// Snapshot contacts no cloud contact is linked to, in GUID order.
+    unlinked_contacts: Vec<&'a DirContact>,
     /// Directory contact → the cloud contact it adopts by address.
     contact_adoptions: FastMap<Guid, &'a Address>,
     /// The same adoptions, by cloud key.
@@ -334,7 +333,7 @@ impl<'a> Planner<'a> {
             user_adoptions: FastMap::default(),
             adopted_users: FastMap::default(),
             contact_owners: vec![None; account.contacts.len()],
-            contact_linked: Vec::new(),
+            unlinked_contacts: Vec::new(),
             contact_adoptions: FastMap::default(),
             adopted_contacts: FastMap::default(),
         }
@@ -666,22 +665,18 @@ impl<'a> Planner<'a> {
                 .map(|(key, contact)| (key, contact.origin)),
             "contact",
         );
-        self.contact_linked = (self.snapshot.contacts.iter().enumerate())
-            .map(|(position, (guid, contact))| {
-                walk.visit(position, guid, contact, |contact| &contact.primary)
-            })
-            .collect();
+        let mut unlinked = Vec::new();
+        for (position, (guid, contact)) in self.snapshot.contacts.iter().enumerate() {
+            if !walk.visit(position, guid, contact, |contact| &contact.primary) {
+                unlinked.push(contact);
+            }
+        }
         let links = walk.finish();
         self.contact_owners = links.owners;
         self.warnings.extend(links.warnings);
-        for (position, (guid, contact)) in self.snapshot.contacts.iter().enumerate() {
-            if self
-                .contact_linked
-                .get(position)
-                .copied()
-                .unwrap_or_default()
-                || self.held.contains(guid)
-            {
+        for contact in &unlinked {
+            let guid = &contact.guid;
+            if self.held.contains(guid) {
                 continue;
             }
             if let Some((key, cloud)) = self.account.contacts.get_key_value(&contact.primary) {
@@ -698,6 +693,7 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+        self.unlinked_contacts = unlinked;
     }
 
     /// Steps 3 and 4: the target, recomputed until no new claim collides.

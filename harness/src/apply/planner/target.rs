@@ -416,15 +416,9 @@ impl<'a> Planner<'a> {
             contacts.push((key, cloud, fate));
         }
         let mut new_contacts = Vec::new();
-        for (position, (guid, contact)) in self.snapshot.contacts.iter().enumerate() {
-            if self
-                .contact_linked
-                .get(position)
-                .copied()
-                .unwrap_or_default()
-                || self.held.contains(guid)
-                || self.contact_adoptions.contains_key(guid)
-            {
+        for contact in &self.unlinked_contacts {
+            let guid = &contact.guid;
+            if self.held.contains(guid) || self.contact_adoptions.contains_key(guid) {
                 continue;
             }
             new_contacts.push((
