@@ -1,6 +1,6 @@
 //! Interop with OpenLDAP's command-line clients (ldap-utils): what a person debugging a
 //! sync would type. These tests fail — they do not skip — when the tools are missing;
-//! `.ci/run` installs them (`apt-get install -y ldap-utils`).
+//! `scripts/setup-test-env` installs them.
 
 // Helpers outside #[test] fns are test code too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -31,7 +31,7 @@ impl Tools {
 
     /// Runs an OpenLDAP tool with no user config, trusting only the DC's CA.
     async fn run(&self, tool: &str, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut cmd = Command::new(tool);
+        let mut cmd = Command::new(test_peers::tool(tool));
         cmd.args(args)
             // Not LDAPNOINIT: it would also ignore the LDAPTLS_* variables below.
             .env("LDAPCONF", "/dev/null")
@@ -44,7 +44,9 @@ impl Tools {
         let input = stdin.map(str::to_string);
         let tool = tool.to_string();
         tokio::task::spawn_blocking(move || {
-            let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{tool} could not be run ({e}): install ldap-utils (apt-get install -y ldap-utils)"));
+            let mut child = cmd.spawn().unwrap_or_else(|e| {
+                panic!("{tool} could not be run ({e}): {}", test_peers::SETUP_HINT)
+            });
             if let (Some(text), Some(mut pipe)) = (input, child.stdin.take()) {
                 use std::io::Write;
                 pipe.write_all(text.as_bytes()).unwrap();

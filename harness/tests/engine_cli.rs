@@ -26,6 +26,14 @@ fn harness(args: &[&str]) -> (Output, String) {
 }
 
 /// The result column of a scenario's row in the table.
+/// The reference Python engine under the tests' venv interpreter, with extra arguments.
+fn python_engine(extra: &str) -> String {
+    format!(
+        "{} engines/python/engine.py{extra}",
+        test_peers::python_word()
+    )
+}
+
 fn verdict<'a>(table: &'a str, scenario: &str) -> &'a str {
     let row = table
         .lines()
@@ -72,13 +80,8 @@ fn the_python_engine_passes_what_it_claims() {
         "large-100k-users",
     ]
     .map(|s| format!("scenarios/{s}.yaml"));
-    let mut args = vec![
-        "run",
-        "--engine",
-        "python3 engines/python/engine.py",
-        "--jobs",
-        "2",
-    ];
+    let engine = python_engine("");
+    let mut args = vec!["run", "--engine", &engine, "--jobs", "2"];
     args.extend(scenarios.iter().map(String::as_str));
     let (output, text) = harness(&args);
     assert!(output.status.success(), "{text}");
@@ -119,10 +122,11 @@ fn the_python_engine_passes_what_it_claims() {
 /// message saying what is missing; the run fails.
 #[test]
 fn a_broken_engine_fails_the_right_scenarios() {
+    let engine = python_engine(" --break ranged-retrieval");
     let (output, text) = harness(&[
         "run",
         "--engine",
-        "python3 engines/python/engine.py --break ranged-retrieval",
+        &engine,
         "--engine-name",
         "python-broken",
         "scenarios/ranged-retrieval-over-1500-members.yaml",
@@ -157,10 +161,11 @@ fn a_broken_engine_fails_the_right_scenarios() {
 /// An engine that cannot say hello stops the run before any scenario, saying why.
 #[test]
 fn an_engine_without_hello_stops_the_run() {
+    let not_an_engine = format!("{} -c 'print(42)'", test_peers::python_word());
     let (output, text) = harness(&[
         "run",
         "--engine",
-        "python3 -c 'print(42)'",
+        &not_an_engine,
         "scenarios/tls-strict-ca-signed.yaml",
     ]);
     assert_eq!(output.status.code(), Some(1), "{text}");
@@ -172,13 +177,8 @@ fn an_engine_without_hello_stops_the_run() {
     let (output, text) = harness(&["run", "--engine", "python3 'unclosed", "scenarios/"]);
     assert!(!output.status.success());
     assert!(text.contains("a quote is not closed"), "{text}");
-    let (output, text) = harness(&[
-        "run",
-        "--accept",
-        "--engine",
-        "python3 engines/python/engine.py",
-        "scenarios/",
-    ]);
+    let engine = python_engine("");
+    let (output, text) = harness(&["run", "--accept", "--engine", &engine, "scenarios/"]);
     assert!(!output.status.success());
     assert!(text.contains("cannot be combined with --engine"), "{text}");
 }

@@ -51,12 +51,12 @@ async fn every_message_of_a_real_run_matches_the_schema() {
     let folder = std::env::temp_dir().join(format!("harness-contract-{}", std::process::id()));
     std::fs::remove_dir_all(&folder).ok();
     let command = vec![
-        "python3".to_string(),
+        test_peers::python().display().to_string(),
         root.join("harness/tests/support/record.py")
             .display()
             .to_string(),
         folder.display().to_string(),
-        "python3".into(),
+        test_peers::python().display().to_string(),
         root.join("engines/python/engine.py").display().to_string(),
     ];
     let mut engine =

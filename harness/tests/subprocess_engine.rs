@@ -12,7 +12,11 @@ use harness::subprocess::SubprocessEngine;
 use harness::suite::{self, SnapshotMode, Verdict};
 
 fn engine(script: &str, timeout: Duration) -> SubprocessEngine {
-    let command = vec!["python3".into(), "-c".into(), script.into()];
+    let command = vec![
+        test_peers::python().display().to_string(),
+        "-c".into(),
+        script.into(),
+    ];
     SubprocessEngine::new("tiny", command, timeout).unwrap()
 }
 
