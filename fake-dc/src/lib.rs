@@ -8,13 +8,15 @@
 //! - [`schema`]: attribute syntaxes and object classes;
 //! - [`tls`]: a CA and per-listener certificates of each profile (rcgen), rustls configs;
 //! - [`server`]: the LDAP server: simulated DC hosts on LDAP, LDAPS, GC and GC-TLS, faults;
-//! - [`ldif`]: LDIF export, for inspection and for loading the same data into slapd.
+//! - [`ldif`]: LDIF export, for inspection and for loading the same data into slapd;
+//! - [`policy`]: AD's query policy (MaxPageSize, MaxQueryDuration, …) as one set.
 
 pub mod directory;
 pub mod dn;
 pub mod filter;
 pub mod fixture;
 pub mod ldif;
+pub mod policy;
 pub mod schema;
 pub mod server;
 pub mod tls;

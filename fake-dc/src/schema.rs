@@ -3,7 +3,7 @@
 //! set, and the object classes with their `objectClass` chains and `objectCategory`.
 
 /// How values of an attribute compare and are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Syntax {
     /// Unicode string, compared case-insensitively (AD's default for names).
     String,
@@ -125,6 +125,11 @@ static ATTRIBUTES: &[AttributeDef] = &[
 ];
 
 /// Looks an attribute up by name, case-insensitively.
+/// Every attribute name the schema knows, stored or computed.
+pub fn attribute_names() -> impl Iterator<Item = &'static str> {
+    ATTRIBUTES.iter().map(|d| d.name)
+}
+
 pub fn attribute(name: &str) -> Option<&'static AttributeDef> {
     ATTRIBUTES
         .iter()

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use common::*;
+use fake_dc::policy::QueryPolicy;
 use fake_dc::server::codec::LdapServerCodec;
 use fake_dc::server::ServerOptions;
 use proptest::prelude::*;
@@ -130,7 +131,10 @@ async fn malformed_requests_get_a_notice_of_disconnection() {
 #[tokio::test]
 async fn oversized_requests_close_at_once() {
     let dc = start_with(ServerOptions {
-        max_message_bytes: 64 * 1024,
+        policy: QueryPolicy {
+            max_receive_buffer: 64 * 1024,
+            ..QueryPolicy::default()
+        },
         ..ServerOptions::default()
     })
     .await;
@@ -176,7 +180,10 @@ async fn a_default_server_accepts_requests_far_over_32_kib() {
 #[tokio::test]
 async fn half_open_connections_time_out() {
     let dc = start_with(ServerOptions {
-        idle_timeout: Duration::from_millis(500),
+        policy: QueryPolicy {
+            max_conn_idle_time: Duration::from_millis(500),
+            ..QueryPolicy::default()
+        },
         ..ServerOptions::default()
     })
     .await;
@@ -195,7 +202,10 @@ async fn half_open_connections_time_out() {
 #[tokio::test]
 async fn connection_floods_are_bounded() {
     let dc = start_with(ServerOptions {
-        max_connections: 8,
+        policy: QueryPolicy {
+            max_connections: 8,
+            ..QueryPolicy::default()
+        },
         ..ServerOptions::default()
     })
     .await;

@@ -74,12 +74,31 @@ struct ServeArgs {
     /// Extra certificate names besides the host and domain (e.g. localhost).
     #[arg(long = "cert-name")]
     cert_names: Vec<String>,
-    /// Close connections idle this many seconds (AD's MaxConnIdleTime).
-    #[arg(long, default_value_t = 900)]
-    idle_timeout: u64,
-    /// Most simultaneous connections (AD's MaxConnections).
-    #[arg(long, default_value_t = 5000)]
-    max_connections: usize,
+    /// Close connections idle this many seconds (AD's MaxConnIdleTime; default: the
+    /// fixture's queryPolicy, else 900).
+    #[arg(long, value_name = "SECONDS")]
+    idle_timeout: Option<u64>,
+    /// Most simultaneous connections (AD's MaxConnections; default 5000).
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Most entries per page or unpaged search (AD's MaxPageSize; default 1000).
+    #[arg(long)]
+    max_page_size: Option<usize>,
+    /// Most values of one attribute per response (AD's MaxValRange; default 1500).
+    #[arg(long)]
+    max_val_range: Option<usize>,
+    /// Stop a search after this many seconds with timeLimitExceeded (AD's
+    /// MaxQueryDuration; default 120).
+    #[arg(long, value_name = "SECONDS")]
+    max_query_duration: Option<u64>,
+    /// Largest request in bytes; a larger one closes the connection (AD's
+    /// MaxReceiveBuffer; default 10485760).
+    #[arg(long)]
+    max_receive_buffer: Option<usize>,
+    /// Searches and writes that may run at once across all connections (default: twice
+    /// the cores, at least 4); binds and rootDSE reads never wait for one.
+    #[arg(long)]
+    workers: Option<usize>,
     /// Pin the directory clock to this Unix time (reproducible whenChanged, currentTime).
     #[arg(long)]
     fixed_time: Option<i64>,
@@ -167,11 +186,28 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         extra_names: args.cert_names.clone(),
         ..config
     };
-    let options = ServerOptions {
-        idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
-        max_connections: args.max_connections,
+    let mut options = ServerOptions {
+        policy: dir.query_policy.clone(),
         ..ServerOptions::default()
     };
+    let policy = &mut options.policy;
+    if let Some(s) = args.idle_timeout {
+        policy.max_conn_idle_time = Duration::from_secs(s.max(1));
+    }
+    if let Some(s) = args.max_query_duration {
+        policy.max_query_duration = Duration::from_secs(s.max(1));
+    }
+    for (flag, value) in [
+        (&mut policy.max_connections, args.max_connections),
+        (&mut policy.max_page_size, args.max_page_size),
+        (&mut policy.max_val_range, args.max_val_range),
+        (&mut policy.max_receive_buffer, args.max_receive_buffer),
+        (&mut options.workers, args.workers),
+    ] {
+        if let Some(v) = value {
+            *flag = v.max(1);
+        }
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let dc = FakeDc::builder(dir)

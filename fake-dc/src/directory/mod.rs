@@ -99,6 +99,11 @@ pub struct Directory {
     /// `member` value prints one, and walking the ancestors each time dominated paged
     /// searches).
     dn_text: Vec<Box<str>>,
+    /// The longest key `dn_index` has ever held, in bytes: no longer DN can name an entry,
+    /// so `best_match` never builds keys past it (a 10,000-RDN base costs one pass).
+    longest_dn_key: usize,
+    /// The fixture's query policy; the server starts with it unless told otherwise.
+    pub query_policy: crate::policy::QueryPolicy,
     clock: Clock,
 }
 
@@ -134,6 +139,8 @@ impl Directory {
             names: HashMap::default(),
             head_suffix: HashMap::default(),
             dn_text: Vec::new(),
+            longest_dn_key: 0,
+            query_policy: crate::policy::QueryPolicy::default(),
             clock: Arc::new(ids::system_now),
         }
     }
@@ -262,14 +269,17 @@ impl Directory {
     /// Looks up `dn` or, failing that, the closest existing ancestor (AD's "best match"
     /// for noSuchObject).
     pub fn best_match(&self, dn: &Dn) -> Option<EntryId> {
-        let mut cur = dn.parent();
-        while let Some(d) = cur {
-            if let Some(id) = self.lookup(&d) {
-                return Some(id);
-            }
-            cur = d.parent();
+        let keys: Vec<String> = dn.rdns.iter().map(|r| r.key()).collect();
+        // Length of the key of the suffix starting at each RDN, computed from the right,
+        // so suffixes longer than any stored key are skipped without being built.
+        let mut suffix_len = vec![0usize; keys.len() + 1];
+        for i in (0..keys.len()).rev() {
+            let sep = usize::from(i + 1 < keys.len());
+            suffix_len[i] = keys[i].len() + sep + suffix_len[i + 1];
         }
-        None
+        (1..keys.len())
+            .filter(|i| suffix_len[*i] <= self.longest_dn_key)
+            .find_map(|i| self.dn_index.get(&keys[i..].join(",")).copied())
     }
 
     pub fn by_guid(&self, guid: &Guid) -> Option<EntryId> {
@@ -413,6 +423,7 @@ impl Directory {
     pub(crate) fn index(&mut self, id: EntryId) {
         self.refresh_dn_text(id);
         let key = self.dn_key(id);
+        self.longest_dn_key = self.longest_dn_key.max(key.len());
         self.dn_index.insert(key, id);
         let e = &self.entries[id.index()];
         self.guid_index.insert(e.guid, id);
@@ -489,6 +500,7 @@ impl Directory {
                 continue;
             };
             self.dn_index.remove(&old_key);
+            self.longest_dn_key = self.longest_dn_key.max(new_key.len());
             self.dn_index.insert(new_key, sub);
         }
     }

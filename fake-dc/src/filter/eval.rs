@@ -6,10 +6,10 @@
 //! entries does no repeated work. Evaluation is two-valued: AD treats an unknown attribute
 //! or matching rule as no match, so `(!(unknownAttr=1))` matches everything.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use super::ast::{Extensible, Filter, Substrings};
-use crate::directory::{parse_generalized_time, Directory, EntryId, Guid, Scope, Sid};
+use crate::directory::{parse_generalized_time, Directory, EntryId, Sid};
 use crate::dn::{fold_case, Dn};
 use crate::schema::{self, ObjectKind, Syntax};
 
@@ -27,7 +27,7 @@ pub enum FilterError {
 }
 
 /// A comparable form of one assertion value, parsed under the attribute's syntax.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Key {
     Text(String),
     Int(i64),
@@ -50,6 +50,14 @@ pub enum Prepared {
         attr: String,
         syntax: Syntax,
         key: Key,
+    },
+    /// Many equality branches of one OR on the same attribute, as one set: a 1,000-branch
+    /// `(|(mail=a)(mail=b)…)` costs one hash lookup per value, not 1,000 comparisons.
+    /// `Key::Never` is never in the set.
+    EqualAny {
+        attr: String,
+        syntax: Syntax,
+        keys: HashSet<Key>,
     },
     /// objectClass / objectCategory equality, resolved to the kinds that satisfy it.
     Kinds(Vec<ObjectKind>),
@@ -143,6 +151,60 @@ fn keys_cmp(a: &Key, b: &Key) -> Option<std::cmp::Ordering> {
     }
 }
 
+/// Fewest equality branches on one attribute that an OR turns into one set.
+const GROUP_AT: usize = 8;
+
+/// Merges an OR's equality branches on the same attribute into [`Prepared::EqualAny`]
+/// where there are at least [`GROUP_AT`] of them; the rest stay as they are.
+fn group_equalities(branches: Vec<Prepared>) -> Prepared {
+    let mut counts: std::collections::HashMap<(String, Syntax), usize> = Default::default();
+    for b in &branches {
+        if let Prepared::Equal { attr, syntax, .. } = b {
+            *counts
+                .entry((attr.to_ascii_lowercase(), *syntax))
+                .or_default() += 1;
+        }
+    }
+    if counts.values().all(|n| *n < GROUP_AT) {
+        return Prepared::Or(branches);
+    }
+    let mut sets: Vec<Prepared> = Vec::new();
+    let mut out = Vec::new();
+    for b in branches {
+        match b {
+            Prepared::Equal { attr, syntax, key }
+                if counts
+                    .get(&(attr.to_ascii_lowercase(), syntax))
+                    .is_some_and(|n| *n >= GROUP_AT) =>
+            {
+                let same = |s: &Prepared| {
+                    matches!(s, Prepared::EqualAny { attr: a, syntax: x, .. }
+                        if a.eq_ignore_ascii_case(&attr) && *x == syntax)
+                };
+                let pos = match sets.iter().position(same) {
+                    Some(pos) => pos,
+                    None => {
+                        sets.push(Prepared::EqualAny {
+                            attr,
+                            syntax,
+                            keys: HashSet::new(),
+                        });
+                        sets.len() - 1
+                    }
+                };
+                if let Some(Prepared::EqualAny { keys, .. }) = sets.get_mut(pos) {
+                    if key != Key::Never {
+                        keys.insert(key);
+                    }
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out.extend(sets);
+    Prepared::Or(out)
+}
+
 /// Strips attribute options (`member;range=0-1499` → `member`).
 fn base_attr(attr: &str) -> &str {
     attr.split(';').next().unwrap_or(attr)
@@ -175,7 +237,7 @@ impl Directory {
     pub fn prepare(&self, filter: &Filter) -> Prepared {
         match filter {
             Filter::And(fs) => Prepared::And(fs.iter().map(|f| self.prepare(f)).collect()),
-            Filter::Or(fs) => Prepared::Or(fs.iter().map(|f| self.prepare(f)).collect()),
+            Filter::Or(fs) => group_equalities(fs.iter().map(|f| self.prepare(f)).collect()),
             Filter::Not(f) => Prepared::Not(Box::new(self.prepare(f))),
             Filter::Equality(attr, v) | Filter::Approx(attr, v) => {
                 self.prepare_equality(base_attr(attr), v)
@@ -329,6 +391,10 @@ impl Directory {
                 .values(id, attr)
                 .iter()
                 .any(|v| keys_equal(&value_key(*syntax, v), key)),
+            Prepared::EqualAny { attr, syntax, keys } => self
+                .values(id, attr)
+                .iter()
+                .any(|v| keys.contains(&value_key(*syntax, v))),
             Prepared::Substrings {
                 attr,
                 initial,
@@ -376,102 +442,9 @@ impl Directory {
         }
     }
 
-    /// Entries that can possibly match, from the indexes; `None` when the filter needs a
-    /// scan. The result is a superset of the matches, in id order.
-    pub fn candidates(&self, p: &Prepared) -> Option<Vec<EntryId>> {
-        match p {
-            Prepared::Equal { attr, key, .. } => {
-                if attr.eq_ignore_ascii_case("objectGUID") {
-                    let Key::Bytes(b) = key else {
-                        return Some(Vec::new());
-                    };
-                    let guid = <[u8; 16]>::try_from(b.as_slice()).ok().map(Guid);
-                    return Some(guid.and_then(|g| self.by_guid(&g)).into_iter().collect());
-                }
-                if attr.eq_ignore_ascii_case("objectSid") {
-                    let Key::Bytes(b) = key else {
-                        return Some(Vec::new());
-                    };
-                    return Some(
-                        Sid::from_bytes(b)
-                            .and_then(|s| self.by_sid(&s))
-                            .into_iter()
-                            .collect(),
-                    );
-                }
-                if self.is_indexed(attr) {
-                    let Key::Text(t) = key else {
-                        return Some(Vec::new());
-                    };
-                    let mut ids = self.by_value(attr, t)?.to_vec();
-                    ids.sort();
-                    return Some(ids);
-                }
-                None
-            }
-            Prepared::Kinds(kinds) if kinds.len() == schema::ALL_KINDS.len() => None, // `top`
-            Prepared::Kinds(kinds) => Some(self.kinds_union(kinds)),
-            Prepared::InSet(set) => Some(set.iter().copied().collect()),
-            Prepared::False => Some(Vec::new()),
-            Prepared::And(ps) => ps
-                .iter()
-                .filter_map(|p| self.candidates(p))
-                .min_by_key(Vec::len),
-            Prepared::Or(ps) => {
-                let mut all = BTreeSet::new();
-                for p in ps {
-                    all.extend(self.candidates(p)?);
-                }
-                Some(all.into_iter().collect())
-            }
-            _ => None,
-        }
-    }
-
-    fn kinds_union(&self, kinds: &[ObjectKind]) -> Vec<EntryId> {
-        let mut ids: Vec<EntryId> = kinds.iter().flat_map(|k| self.of_kind(*k)).collect();
-        ids.sort();
-        ids
-    }
-
-    /// Live entries in scope of `base` that match `filter` (tombstones only with
-    /// `show_deleted`), using an index when one narrows the search.
-    pub fn search(
-        &self,
-        base: EntryId,
-        scope: Scope,
-        filter: &Filter,
-        show_deleted: bool,
-    ) -> Vec<EntryId> {
-        let prepared = self.prepare(filter);
-        let visible = |id: EntryId| show_deleted || !self.entry(id).deleted;
-        let in_scope = |id: EntryId| match scope {
-            Scope::Base => id == base,
-            Scope::OneLevel => self.entry(id).parent == Some(base),
-            Scope::Subtree => self.is_within(id, base),
-        };
-        // Tombstones are not in the value indexes: Show Deleted searches scan.
-        if scope != Scope::Base && !show_deleted {
-            if let Some(cands) = self.candidates(&prepared) {
-                return cands
-                    .into_iter()
-                    .filter(|id| visible(*id) && in_scope(*id) && self.matches(*id, &prepared))
-                    .collect();
-            }
-        }
-        self.scope(base, scope)
-            .into_iter()
-            .filter(|id| {
-                visible(*id)
-                    && (scope == Scope::Base || !self.hidden_by_deleted_parent(*id, show_deleted))
-            })
-            .filter(|id| self.matches(*id, &prepared))
-            .collect()
-    }
-
     /// Tombstones live under `CN=Deleted Objects`, itself a deleted object: without Show
     /// Deleted nothing below it is returned.
-    fn hidden_by_deleted_parent(&self, id: EntryId, show_deleted: bool) -> bool {
+    pub(crate) fn hidden_by_deleted_parent(&self, id: EntryId, show_deleted: bool) -> bool {
         !show_deleted && self.entry(id).parent.is_some_and(|p| self.entry(p).deleted)
     }
 

@@ -8,7 +8,9 @@
 mod ast;
 mod eval;
 mod parse;
+mod search;
 
 pub use ast::{Extensible, Filter, Substrings};
 pub use eval::{FilterError, Key, Prepared, BIT_AND, BIT_OR, IN_CHAIN};
 pub use parse::{FilterParseError, FilterParseErrorKind, NonUtf8FilterValue, MAX_FILTER_DEPTH};
+pub use search::{Budget, Stopped};

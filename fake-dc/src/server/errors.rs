@@ -25,6 +25,11 @@ pub fn bind_failure(data: &str) -> String {
 pub const UNKNOWN_SASL: &str =
     "00002027: LdapErr: DSID-0C0906A1, comment: Unknown authentication mechanism, data 0, v4563";
 
+/// Result 3 timeLimitExceeded: the search ran past MaxQueryDuration or the client's time
+/// limit (AD's LdapErr form; Windows gives DSID values that vary by build).
+pub const TIME_LIMIT_EXCEEDED: &str =
+    "00000DB0: LdapErr: DSID-0C0906EA, comment: Time limit exceeded, data 0, v4563";
+
 /// A paged-results cookie this connection never handed out (AD: unwillingToPerform).
 pub const BAD_COOKIE: &str =
     "00002024: SvcErr: DSID-0314061A, problem 5003 (WILL_NOT_PERFORM), data 0\n";

@@ -12,8 +12,9 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
+use super::connection::{self, Conn};
 use super::faults::{Fault, FaultSet, TLS_HANDSHAKE_FAILURE_ALERT};
-use super::session::{self, Conn, Session};
+use super::session::Session;
 use super::{HostAddresses, HostConfig, ServerError, Shared};
 
 /// Which service a listener offers.
@@ -264,7 +265,7 @@ async fn connection(
     shared: Arc<Shared>,
     token: CancellationToken,
 ) {
-    let idle = shared.options.idle_timeout;
+    let idle = shared.options.policy.max_conn_idle_time;
     let conn = if port.implicit_tls() {
         if host.faults().tls_failure {
             fail_handshake(stream).await;
@@ -287,5 +288,5 @@ async fn connection(
         Conn::Plain(stream)
     };
     let session = Session::new(shared, host, port, peer, conn.is_tls());
-    session::serve(conn, session, token).await;
+    connection::serve(conn, session, token).await;
 }

@@ -5,19 +5,22 @@
 //! - [`FakeDc`] (this file): the public handle — start, addresses, CA, faults, shutdown;
 //! - `listener.rs`: bound sockets, the accept loop (connection limit, `TCP_NODELAY`,
 //!   implicit TLS), re-opening after a `Down` fault;
-//! - `session.rs`: one connection: framing, idle timeout, StartTLS upgrade, and the
-//!   sans-IO dispatcher on the whole `LdapMsg` (controls included);
+//! - `connection.rs`: one connection's I/O: framing, idle timeout, StartTLS upgrade,
+//!   wire faults, and running each operation (on a worker thread when it may be long);
+//! - `session.rs`: the connection's protocol state and the sans-IO dispatcher on the
+//!   whole `LdapMsg` (controls included);
 //! - `codec.rs`: frames and decodes requests (search filters as bytes);
 //! - `bind.rs`, `search.rs` (+ `paging.rs`, `ranged.rs`, `rootdse.rs`), `write.rs`,
 //!   `extended.rs`: one operation each;
 //! - `errors.rs`: result codes with AD's diagnostic texts; `faults.rs`: misbehaviour.
 //!
-//! Invariants: only `listener.rs` and `session.rs` touch sockets; the directory lock is
+//! Invariants: only `listener.rs` and `connection.rs` touch sockets; the directory lock is
 //! never held across an `.await`; every task is spawned on the one [`TaskTracker`], so
 //! [`FakeDc::shutdown`] returns only when no task is left.
 
 mod bind;
 pub mod codec;
+mod connection;
 mod encode;
 mod errors;
 mod extended;
@@ -33,7 +36,6 @@ mod write;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -44,6 +46,7 @@ pub use ranged::MAX_VAL_RANGE;
 pub use search::MAX_PAGE_SIZE;
 
 use crate::directory::Directory;
+use crate::policy::QueryPolicy;
 use crate::tls::{CertProfile, CertificateAuthority, TlsError};
 use listener::HostRuntime;
 
@@ -101,15 +104,17 @@ pub struct HostAddresses {
 /// Server-wide limits and behaviour switches.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
-    /// AD's MaxConnIdleTime (900 s): a connection with no complete request for this long
-    /// is closed. Also bounds a TLS handshake and each write to a peer that stopped reading.
-    pub idle_timeout: Duration,
-    /// AD's MaxConnections (5,000); connections past it are closed on accept.
-    pub max_connections: usize,
-    /// AD's MaxReceiveBuffer (10,485,760 bytes); a larger request closes the connection.
-    pub max_message_bytes: usize,
+    /// AD's query policy: MaxPageSize, MaxValRange, MaxQueryDuration, MaxReceiveBuffer,
+    /// MaxConnIdleTime (also bounds a TLS handshake and each write to a peer that stopped
+    /// reading), MaxConnections, … ([`crate::policy`]). `FakeDc::builder` starts from the
+    /// fixture's `queryPolicy:`.
+    pub policy: QueryPolicy,
     /// Deepest BER nesting accepted in a request (bounds filter depth).
     pub max_ber_depth: usize,
+    /// Operations (searches, writes) that may run at once on the worker threads, across
+    /// all connections; one more waits its turn. Each connection runs one at a time.
+    /// Binds, abandon, unbind and rootDSE reads never wait for a worker.
+    pub workers: usize,
     /// Answer binds of unknown accounts with `data 525` instead of Windows' `52e`.
     /// Off by default, as Windows answers `52e` so as not to reveal which names exist
     /// (AD-BEHAVIOUR.md); on, it lets a client's distinct "no such user" path be tested,
@@ -120,13 +125,21 @@ pub struct ServerOptions {
 impl Default for ServerOptions {
     fn default() -> Self {
         ServerOptions {
-            idle_timeout: Duration::from_secs(900),
-            max_connections: 5_000,
-            max_message_bytes: codec::DEFAULT_MAX_MESSAGE_BYTES,
+            policy: QueryPolicy::default(),
             max_ber_depth: codec::DEFAULT_MAX_DEPTH,
+            workers: default_workers(),
             unknown_user_525: false,
         }
     }
+}
+
+/// Twice the cores, at least four: heavy searches use a core each, and a few more keep a
+/// slow one (waiting on the directory lock) from holding everyone else up.
+fn default_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get() * 2)
+        .unwrap_or(4)
+        .max(4)
 }
 
 /// Why a fake DC could not start or be faulted.
@@ -166,6 +179,8 @@ pub(crate) struct Shared {
     pub options: ServerOptions,
     /// Connection slots (AD's MaxConnections).
     pub connections: Arc<Semaphore>,
+    /// Worker slots for operations that may take long ([`ServerOptions::workers`]).
+    pub workers: Arc<Semaphore>,
     /// Every task: listeners and connections.
     pub tracker: TaskTracker,
 }
@@ -187,10 +202,22 @@ impl FakeDcBuilder {
         self
     }
 
-    /// Replaces the server options.
+    /// Replaces the query policy, keeping the other options.
+    pub fn policy(mut self, policy: QueryPolicy) -> Self {
+        self.options.policy = policy;
+        self
+    }
+
+    /// Replaces the server options (the fixture's query policy too: start from
+    /// [`FakeDcBuilder::options_mut`] to keep it).
     pub fn options(mut self, options: ServerOptions) -> Self {
         self.options = options;
         self
+    }
+
+    /// The options as configured so far, to change one of them.
+    pub fn options_mut(&mut self) -> &mut ServerOptions {
+        &mut self.options
     }
 
     /// Makes the CA and certificates, binds every listener and starts serving.
@@ -203,7 +230,8 @@ impl FakeDcBuilder {
         let shutdown = CancellationToken::new();
         let shared = Arc::new(Shared {
             directory: self.directory.clone(),
-            connections: Arc::new(Semaphore::new(self.options.max_connections.max(1))),
+            connections: Arc::new(Semaphore::new(self.options.policy.max_connections.max(1))),
+            workers: Arc::new(Semaphore::new(self.options.workers.max(1))),
             options: self.options,
             tracker: tracker.clone(),
         });
@@ -277,10 +305,14 @@ impl FakeDc {
 
     /// Starts configuring a DC over a directory that is already shared.
     pub fn builder_shared(directory: SharedDirectory) -> FakeDcBuilder {
+        let policy = lock_read(&directory).query_policy.clone();
         FakeDcBuilder {
             directory,
             hosts: Vec::new(),
-            options: ServerOptions::default(),
+            options: ServerOptions {
+                policy,
+                ..ServerOptions::default()
+            },
         }
     }
 

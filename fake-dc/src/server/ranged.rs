@@ -9,14 +9,24 @@
 //! - a start past the last value, or an end before the start, drops the attribute.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use ldap3_proto::proto::LdapPartialAttribute;
 
 use crate::directory::{Directory, EntryId};
 use crate::schema;
 
-/// AD's MaxValRange.
+/// AD's default MaxValRange (the query policy can change it).
 pub const MAX_VAL_RANGE: usize = 1_500;
+
+/// Past this many plainly named attributes, an entry's attributes are picked by looking
+/// each of the entry's names up in the request's set, rather than each requested name up
+/// in the entry: a request naming 100,000 attributes then costs the entry's size, not
+/// the list's. Below it the response keeps the requested order.
+const MANY_NAMED: usize = 64;
+
+/// `range=L-H` of a requested attribute; `None` for H means `*`.
+type Range = (usize, Option<usize>);
 
 /// One requested attribute.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +34,7 @@ pub struct Requested {
     /// The name without options, as requested.
     pub name: String,
     /// `range=L-H` (`None` for H means `*`).
-    pub range: Option<(usize, Option<usize>)>,
+    pub range: Option<Range>,
 }
 
 /// What a search asked for.
@@ -34,8 +44,10 @@ pub struct Selection {
     pub all_user: bool,
     /// `+`: the constructed / operational attributes too.
     pub operational: bool,
-    /// Attributes named explicitly (`1.1` is not among them).
+    /// Attributes named explicitly (`1.1` is not among them), each once.
     pub named: Vec<Requested>,
+    /// Lower-case names of the plainly named (no range) attributes, for large lists.
+    pub plain_set: HashSet<String>,
 }
 
 /// Constructed attributes returned for `+` (AD itself ignores `+`; OpenLDAP clients use
@@ -50,7 +62,7 @@ const OPERATIONAL: &[&str] = &[
     "primaryGroupToken",
 ];
 
-fn parse_range(option: &str) -> Option<(usize, Option<usize>)> {
+fn parse_range(option: &str) -> Option<Range> {
     let spec = option
         .get(..6)
         .filter(|p| p.eq_ignore_ascii_case("range="))?;
@@ -71,6 +83,7 @@ impl Selection {
             all_user: attrs.is_empty(),
             ..Selection::default()
         };
+        let mut seen: HashSet<(String, Option<Range>)> = HashSet::new();
         for a in attrs {
             match a.trim() {
                 "*" => sel.all_user = true,
@@ -80,13 +93,11 @@ impl Selection {
                     let mut parts = a.split(';');
                     let name = parts.next().unwrap_or_default().to_string();
                     let range = parts.find_map(parse_range);
-                    let req = Requested { name, range };
-                    if !sel
-                        .named
-                        .iter()
-                        .any(|r| r.name.eq_ignore_ascii_case(&req.name) && r.range == req.range)
-                    {
-                        sel.named.push(req);
+                    if seen.insert((name.to_ascii_lowercase(), range)) {
+                        if range.is_none() {
+                            sel.plain_set.insert(name.to_ascii_lowercase());
+                        }
+                        sel.named.push(Requested { name, range });
                     }
                 }
             }
@@ -109,6 +120,8 @@ pub struct Render<'a> {
     pub base_scope: bool,
     /// Names only, no values.
     pub types_only: bool,
+    /// MaxValRange of the query policy.
+    pub max_val_range: usize,
 }
 
 /// The name to return: the stored spelling, else the schema's, else as asked.
@@ -151,31 +164,37 @@ impl Render<'_> {
         if self.selection.operational {
             plain.extend(OPERATIONAL.iter().map(|n| Cow::Borrowed(*n)));
         }
-        for r in &self.selection.named {
-            if r.range.is_none() {
-                plain.push(Cow::Owned(r.name.clone()));
+        if self.selection.plain_set.len() > MANY_NAMED {
+            plain.extend(
+                dir.attribute_names(id)
+                    .into_iter()
+                    .chain(OPERATIONAL.iter().map(|n| Cow::Borrowed(*n)))
+                    .chain(schema::attribute_names().map(Cow::Borrowed))
+                    .filter(|n| self.selection.plain_set.contains(&n.to_ascii_lowercase())),
+            );
+        } else {
+            for r in &self.selection.named {
+                if r.range.is_none() {
+                    plain.push(Cow::Owned(r.name.clone()));
+                }
             }
         }
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         for name in plain {
             let lower = name.to_ascii_lowercase();
-            if seen.contains(&lower) || !self.allowed(&name) {
+            if !self.allowed(&name) || !seen.insert(lower) {
                 continue;
             }
-            seen.push(lower);
             let values = dir.values(id, &name);
             if values.is_empty() {
                 continue;
             }
             let canonical = canonical_name(dir, id, &name);
-            if values.len() > MAX_VAL_RANGE {
-                let first = values[..MAX_VAL_RANGE].to_vec();
+            let max = self.max_val_range.max(1);
+            if values.len() > max {
+                let first = values[..max].to_vec();
                 self.push(&mut out, canonical.clone(), Vec::new());
-                self.push(
-                    &mut out,
-                    format!("{canonical};range=0-{}", MAX_VAL_RANGE - 1),
-                    first,
-                );
+                self.push(&mut out, format!("{canonical};range=0-{}", max - 1), first);
             } else {
                 self.push(&mut out, canonical, values.to_vec());
             }
@@ -190,7 +209,9 @@ impl Render<'_> {
             if lo >= n || hi.is_some_and(|h| h < lo) {
                 continue;
             }
-            let last_wanted = hi.unwrap_or(usize::MAX).min(lo + MAX_VAL_RANGE - 1);
+            let last_wanted = hi
+                .unwrap_or(usize::MAX)
+                .min(lo.saturating_add(self.max_val_range.max(1) - 1));
             let end = last_wanted.min(n - 1);
             let canonical = canonical_name(dir, id, &r.name);
             let name = if end == n - 1 {

@@ -20,13 +20,12 @@ use super::rootdse;
 use super::session::{control, Reply, Session};
 use crate::directory::{Directory, EntryId, Guid, Scope, Sid};
 use crate::dn::Dn;
+use crate::filter::{Budget, Stopped};
 use crate::schema::{self, Syntax};
 
-/// AD's MaxPageSize: the most entries one page — or one unpaged search — returns.
+/// AD's default MaxPageSize: the most entries one page — or one unpaged search — returns
+/// (the query policy can change it).
 pub const MAX_PAGE_SIZE: usize = 1_000;
-
-/// AD's MaxQueryDuration: a search running longer ends with timeLimitExceeded.
-const MAX_QUERY_DURATION: Duration = Duration::from_secs(120);
 
 const SHOW_DELETED_OID: &str = "1.2.840.113556.1.4.417";
 const SHOW_RECYCLED_OID: &str = "1.2.840.113556.1.4.2064";
@@ -104,6 +103,17 @@ fn run(
         ),
     };
     let shared = session.shared.clone();
+    let policy = &shared.options.policy;
+    // MaxQueryDuration, or the client's own time limit when shorter, from the moment the
+    // request arrived; checked while evaluating and between entries.
+    let time_limit = match req.time_limit {
+        t if t > 0 => Duration::from_secs(t as u64).min(policy.max_query_duration),
+        _ => policy.max_query_duration,
+    };
+    let budget = Budget {
+        deadline: Some(started + time_limit),
+        cancel: Some(session.abandon.clone()),
+    };
     let dir = lock_read(&shared.directory);
     let base = req.base.trim();
     if base.is_empty() && req.scope == Scope::Base {
@@ -146,23 +156,20 @@ fn run(
     )?;
     // Evaluated for an unpaged search and for the first page only: later pages continue
     // from the snapshot kept with the cookie.
-    let matches = || {
+    let matches = || -> Result<Vec<EntryId>, Stopped> {
         let mut ids = Vec::new();
         for (b, scope) in &plan.targets {
-            ids.extend(dir.search(*b, *scope, &req.filter, show_deleted));
+            ids.extend(dir.search_within(*b, *scope, &req.filter, show_deleted, &budget)?);
         }
         ids.retain(|id| dir.can_read(Some(identity), *id));
-        ids
+        Ok(ids)
     };
     let render = Render {
         selection: &selection,
         gc,
         base_scope: req.scope == Scope::Base,
         types_only: req.types_only,
-    };
-    let time_limit = match req.time_limit {
-        0 => MAX_QUERY_DURATION,
-        t => Duration::from_secs(t as u64).min(MAX_QUERY_DURATION),
+        max_val_range: policy.max_val_range,
     };
     let entry = |id: EntryId| -> LdapMsg {
         let mut attributes = render.attributes(&dir, id);
@@ -203,18 +210,21 @@ fn run(
     let Some(page) = paged else {
         // Unpaged: MaxPageSize caps the whole search (AD answers sizeLimitExceeded).
         let limit = match req.size_limit {
-            0 => MAX_PAGE_SIZE,
-            n => (n as usize).min(MAX_PAGE_SIZE),
+            n if n > 0 => (n as usize).min(policy.max_page_size),
+            _ => policy.max_page_size,
         };
         let mut code = LdapResultCode::Success;
-        let ids = matches();
+        let ids = match matches() {
+            Ok(ids) => ids,
+            Err(why) => return stopped(msgid, why),
+        };
         let mut messages = Vec::with_capacity(ids.len().min(limit) + 4);
         for (n, id) in ids.iter().enumerate() {
             if n == limit {
                 code = LdapResultCode::SizeLimitExceeded;
                 break;
             }
-            if n % 64 == 0 && started.elapsed() > time_limit {
+            if n % 64 == 0 && budget.check().is_err() {
                 code = LdapResultCode::TimeLimitExceeded;
                 break;
             }
@@ -227,7 +237,7 @@ fn run(
         let res = LdapResult {
             code: code.clone(),
             matcheddn: String::new(),
-            message: String::new(),
+            message: result_text(&code),
             referral: Vec::new(),
         };
         messages.push(done(msgid, res, Vec::new()));
@@ -243,7 +253,10 @@ fn run(
     let mut state = if page.cookie.is_empty() {
         PagedSearch {
             fingerprint,
-            remaining: matches().into(),
+            remaining: match matches() {
+                Ok(ids) => ids.into(),
+                Err(why) => return stopped(msgid, why),
+            },
             references: plan.references.clone(),
             pages: 0,
             sent: 0,
@@ -267,9 +280,9 @@ fn run(
     };
     let paged_done = |cookie: Vec<u8>, code: LdapResultCode| {
         let res = LdapResult {
+            message: result_text(&code),
             code,
             matcheddn: String::new(),
-            message: String::new(),
             referral: Vec::new(),
         };
         done(
@@ -290,7 +303,7 @@ fn run(
         tracing::info!(peer = %session.peer, page = state.pages, "fault: dropping connection on page");
         return Ok(Reply::close());
     }
-    let page_size = (page.size as usize).min(MAX_PAGE_SIZE);
+    let page_size = (page.size as usize).min(policy.max_page_size);
     let mut messages = Vec::with_capacity(page_size + 4);
     let mut code = LdapResultCode::Success;
     let mut taken = 0;
@@ -299,7 +312,7 @@ fn run(
             code = LdapResultCode::SizeLimitExceeded;
             break;
         }
-        if taken % 64 == 0 && started.elapsed() > time_limit {
+        if taken % 64 == 0 && budget.check().is_err() {
             code = LdapResultCode::TimeLimitExceeded;
             break;
         }
@@ -330,6 +343,29 @@ fn run(
         code: Some(code),
         entries,
     })
+}
+
+/// A search the budget stopped while evaluating: timeLimitExceeded with AD's text, or
+/// nothing at all for an abandoned one (RFC 4511 §4.11).
+fn stopped(msgid: i32, why: Stopped) -> Result<Reply, LdapError> {
+    match why {
+        Stopped::TimeLimit => Err(LdapError::new(
+            LdapResultCode::TimeLimitExceeded,
+            errors::TIME_LIMIT_EXCEEDED,
+        )),
+        Stopped::Abandoned => {
+            tracing::debug!(msgid, "search abandoned while evaluating");
+            Ok(Reply::none())
+        }
+    }
+}
+
+/// The diagnostic AD puts on a search that ended early; none on success.
+fn result_text(code: &LdapResultCode) -> String {
+    match code {
+        LdapResultCode::TimeLimitExceeded => errors::TIME_LIMIT_EXCEEDED.to_string(),
+        _ => String::new(),
+    }
 }
 
 /// `<GUID=…>;<SID=…>;dn` (AD-BEHAVIOUR.md: value 0 → hex, 1 → string forms).

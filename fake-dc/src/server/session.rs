@@ -1,87 +1,24 @@
-//! One connection: framing with a timeout around every read and write, the StartTLS
-//! upgrade in place, faults, and the dispatcher.
+//! One connection's protocol state and the dispatcher.
 //!
 //! The dispatcher is sans-IO (kanidm's shape): [`Session::handle`] takes a decoded
 //! [`Request`] and returns a [`Reply`] — messages plus what to do next — and never
-//! touches the socket, so the protocol logic is the same for plain and TLS streams.
+//! touches the socket, so the protocol logic is the same for plain and TLS streams, and
+//! `connection.rs` can run it on a worker thread.
 
 use std::net::SocketAddr;
-use std::pin::Pin;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Instant;
 
-use futures::{SinkExt, StreamExt};
 use ldap3_proto::proto::{LdapExtendedResponse, LdapMsg, LdapOp, LdapResult, LdapResultCode};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
-use tokio_rustls::server::TlsStream;
-use tokio_rustls::TlsAcceptor;
-use tokio_util::codec::{Framed, FramedParts};
-use tokio_util::sync::CancellationToken;
 
-use super::codec::{CodecError, Control, LdapServerCodec, Request, RequestOp};
-use super::errors::{LdapError, NOTICE_OF_DISCONNECTION};
+use super::codec::{Control, Request, RequestOp};
+use super::errors::LdapError;
 use super::faults::{BUSY_TEXT, UNAVAILABLE_TEXT};
 use super::listener::{HostRuntime, Port};
 use super::paging::Paging;
 use super::{bind, extended, search, write, Shared};
 use crate::directory::EntryId;
-
-/// A connection's byte stream, before or after TLS. One enum rather than a generic so
-/// StartTLS can swap the stream in place under the same `Framed`.
-pub(crate) enum Conn {
-    /// Plain TCP.
-    Plain(TcpStream),
-    /// TLS over TCP (implicit, or after StartTLS).
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl Conn {
-    pub fn is_tls(&self) -> bool {
-        matches!(self, Conn::Tls(_))
-    }
-}
-
-impl AsyncRead for Conn {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Conn {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
 
 /// What the connection does after sending a reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +95,9 @@ pub(crate) struct Session {
     pub paging: Paging,
     /// Search entries sent so far (for the `DropAfterEntries` fault).
     pub entries_sent: u64,
+    /// Raised by the connection when the client abandons the operation now running
+    /// (or goes away); a search checks it while evaluating. Fresh for every operation.
+    pub abandon: Arc<AtomicBool>,
 }
 
 impl Session {
@@ -177,6 +117,7 @@ impl Session {
             tls,
             paging: Paging::new(&peer),
             entries_sent: 0,
+            abandon: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -216,8 +157,9 @@ impl Session {
         match &req.op {
             RequestOp::Other(LdapOp::UnbindRequest) => return Reply::close(),
             RequestOp::Other(LdapOp::AbandonRequest(_)) => {
-                // Operations run one at a time, so there is never one in flight to stop;
-                // a paged search is abandoned with a zero page size (RFC 2696 §3).
+                // An abandon that reaches the dispatcher names nothing running: the
+                // connection raises `abandon` for the operation in flight itself. A paged
+                // search between pages is abandoned with a zero page size (RFC 2696 §3).
                 return Reply::none();
             }
             _ => {}
@@ -344,114 +286,4 @@ fn describe(op: &RequestOp) -> (&'static str, String) {
             _ => ("other", String::new()),
         },
     }
-}
-
-/// RFC 4511 §4.4.1: tells the client the server is about to close, then it closes.
-fn notice_of_disconnection(text: &str) -> LdapMsg {
-    LdapMsg::new(
-        0,
-        LdapOp::ExtendedResponse(LdapExtendedResponse {
-            res: LdapResult {
-                code: LdapResultCode::ProtocolError,
-                matcheddn: String::new(),
-                message: text.to_string(),
-                referral: Vec::new(),
-            },
-            name: Some(NOTICE_OF_DISCONNECTION.to_string()),
-            value: None,
-        }),
-    )
-}
-
-/// Serves one connection until unbind, EOF, error, idle timeout, a fault or shutdown.
-pub(crate) async fn serve(conn: Conn, mut session: Session, cancel: CancellationToken) {
-    let opts = &session.shared.options;
-    let idle = opts.idle_timeout;
-    let codec = LdapServerCodec::new(opts.max_message_bytes, opts.max_ber_depth);
-    let mut framed = Framed::new(conn, codec.clone());
-    loop {
-        let next = tokio::select! {
-            _ = cancel.cancelled() => break,
-            r = tokio::time::timeout(idle, framed.next()) => r,
-        };
-        let req = match next {
-            Err(_) => {
-                tracing::debug!(peer = %session.peer, "idle timeout; closing");
-                break;
-            }
-            Ok(None) => break,
-            Ok(Some(Err(CodecError::Malformed(why)))) => {
-                tracing::info!(peer = %session.peer, why, "protocol error; closing");
-                let notice = notice_of_disconnection(why);
-                let _ = tokio::time::timeout(idle, framed.send(notice)).await;
-                break;
-            }
-            Ok(Some(Err(e))) => {
-                tracing::info!(peer = %session.peer, error = %e, "closing");
-                break;
-            }
-            Ok(Some(Ok(req))) => req,
-        };
-        let reply = session.handle(req);
-        let faults = session.host.faults();
-        if let Some(delay) = faults.latency {
-            tokio::select! {
-                _ = cancel.cancelled() => break,
-                _ = tokio::time::sleep(delay) => {}
-            }
-        }
-        let mut dropped = false;
-        for msg in reply.messages {
-            if matches!(msg.op, LdapOp::SearchResultEntry(_)) {
-                if let Some(limit) = faults.drop_after_entries {
-                    if session.entries_sent >= limit {
-                        dropped = true;
-                        break;
-                    }
-                }
-                session.entries_sent += 1;
-            }
-            match tokio::time::timeout(idle, framed.feed(msg)).await {
-                Ok(Ok(())) => {}
-                _ => return,
-            }
-        }
-        if !matches!(tokio::time::timeout(idle, framed.flush()).await, Ok(Ok(()))) {
-            return;
-        }
-        if dropped {
-            tracing::info!(peer = %session.peer, sent = session.entries_sent, "fault: dropping connection after entries");
-            break;
-        }
-        match reply.after {
-            After::Continue => {}
-            After::Close => break,
-            After::StartTls => {
-                let FramedParts { io, read_buf, .. } = framed.into_parts();
-                // RFC 4511 §4.14.1: the client sends nothing after the StartTLS request
-                // until it has the response; anything buffered is a protocol violation.
-                if !read_buf.is_empty() {
-                    return;
-                }
-                let Conn::Plain(tcp) = io else { return };
-                if session.host.faults().tls_failure {
-                    super::listener::fail_handshake(tcp).await;
-                    return;
-                }
-                let acceptor = TlsAcceptor::from(session.host.tls.clone());
-                let tls = tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    r = tokio::time::timeout(idle, acceptor.accept(tcp)) => r,
-                };
-                match tls {
-                    Ok(Ok(s)) => {
-                        session.tls = true;
-                        framed = Framed::new(Conn::Tls(Box::new(s)), codec.clone());
-                    }
-                    _ => return,
-                }
-            }
-        }
-    }
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), framed.close()).await;
 }

@@ -1,0 +1,309 @@
+//! One connection's I/O: framing with a timeout around every read and write, the
+//! StartTLS upgrade in place, faults that act on the wire, and the hand-off of each
+//! request to the dispatcher ([`Session::handle`]).
+//!
+//! Operations that can take long (searches, writes) run on tokio's blocking threads, at
+//! most [`ServerOptions::workers`](super::ServerOptions::workers) at a time across every
+//! connection, so the runtime's few threads keep accepting, handshaking and answering
+//! binds while a heavy search runs. While one runs, the connection goes on reading: an
+//! abandon of it raises the session's `abandon` flag, which the search checks while it
+//! evaluates; other requests wait their turn (a few at most, then TCP pushes back).
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::{SinkExt, StreamExt};
+use ldap3_proto::proto::{LdapExtendedResponse, LdapMsg, LdapOp, LdapResult, LdapResultCode};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::codec::{Framed, FramedParts};
+use tokio_util::sync::CancellationToken;
+
+use super::codec::{CodecError, LdapServerCodec, Request, RequestOp};
+use super::errors::NOTICE_OF_DISCONNECTION;
+use super::session::{After, Reply, Session};
+use crate::directory::Scope;
+
+/// Requests read ahead while an operation runs; past this the connection stops reading
+/// until the operation is done.
+const MAX_QUEUED: usize = 8;
+
+/// A connection's byte stream, before or after TLS. One enum rather than a generic so
+/// StartTLS can swap the stream in place under the same `Framed`.
+pub(crate) enum Conn {
+    /// Plain TCP.
+    Plain(TcpStream),
+    /// TLS over TCP (implicit, or after StartTLS).
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Conn {
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Conn::Tls(_))
+    }
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Whether `req` is cheap enough to answer on the I/O thread: binds (a password check),
+/// unbind, abandon, extended operations (StartTLS, whoami) and the rootDSE. Everything
+/// else may scan the directory and goes to a worker.
+fn runs_inline(req: &Request) -> bool {
+    match &req.op {
+        RequestOp::Search(s) => {
+            s.scope == Scope::Base && s.base.trim().is_empty() && s.attrs.len() <= 64
+        }
+        RequestOp::Other(op) => matches!(
+            op,
+            LdapOp::BindRequest(_)
+                | LdapOp::UnbindRequest
+                | LdapOp::AbandonRequest(_)
+                | LdapOp::ExtendedRequest(_)
+        ),
+    }
+}
+
+/// RFC 4511 §4.4.1: tells the client the server is about to close, then it closes.
+fn notice_of_disconnection(text: &str) -> LdapMsg {
+    LdapMsg::new(
+        0,
+        LdapOp::ExtendedResponse(LdapExtendedResponse {
+            res: LdapResult {
+                code: LdapResultCode::ProtocolError,
+                matcheddn: String::new(),
+                message: text.to_string(),
+                referral: Vec::new(),
+            },
+            name: Some(NOTICE_OF_DISCONNECTION.to_string()),
+            value: None,
+        }),
+    )
+}
+
+/// Reads one request; `None` means close: idle timeout, shutdown, EOF or a broken frame
+/// (after a notice of disconnection for a malformed one).
+async fn read_request(
+    framed: &mut Framed<Conn, LdapServerCodec>,
+    session: &Session,
+    cancel: &CancellationToken,
+) -> Option<Request> {
+    let idle = session.shared.options.policy.max_conn_idle_time;
+    let next = tokio::select! {
+        _ = cancel.cancelled() => return None,
+        r = tokio::time::timeout(idle, framed.next()) => r,
+    };
+    match next {
+        Err(_) => {
+            tracing::debug!(peer = %session.peer, "idle timeout; closing");
+            None
+        }
+        Ok(None) => None,
+        Ok(Some(Err(CodecError::Malformed(why)))) => {
+            tracing::info!(peer = %session.peer, why, "protocol error; closing");
+            let notice = notice_of_disconnection(why);
+            let _ = tokio::time::timeout(idle, framed.send(notice)).await;
+            None
+        }
+        Ok(Some(Err(e))) => {
+            tracing::info!(peer = %session.peer, error = %e, "closing");
+            None
+        }
+        Ok(Some(Ok(req))) => Some(req),
+    }
+}
+
+/// Runs one operation on a worker thread, reading ahead meanwhile (abandon, queueing).
+/// Returns the session and its reply, or `None` when the connection must close (shutdown,
+/// or the operation's thread failed).
+async fn run_on_worker(
+    framed: &mut Framed<Conn, LdapServerCodec>,
+    mut session: Session,
+    req: Request,
+    queued: &mut VecDeque<Request>,
+    cancel: &CancellationToken,
+) -> Option<(Session, Reply)> {
+    let permit = tokio::select! {
+        _ = cancel.cancelled() => return None,
+        p = session.shared.workers.clone().acquire_owned() => p.ok()?,
+    };
+    let abandon = Arc::new(AtomicBool::new(false));
+    session.abandon = abandon.clone();
+    let running = req.msgid;
+    let peer = session.peer;
+    let job = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let reply = session.handle(req);
+        (session, reply)
+    });
+    tokio::pin!(job);
+    let mut reading = true;
+    loop {
+        tokio::select! {
+            done = &mut job => {
+                return match done {
+                    Ok(pair) => Some(pair),
+                    Err(e) => {
+                        tracing::error!(%peer, error = %e, "operation failed; closing");
+                        None
+                    }
+                };
+            }
+            _ = cancel.cancelled() => {
+                abandon.store(true, Ordering::Relaxed);
+                cancel_safe_wait(job).await;
+                return None;
+            }
+            next = framed.next(), if reading && queued.len() < MAX_QUEUED => match next {
+                Some(Ok(r)) => match r.op {
+                    RequestOp::Other(LdapOp::AbandonRequest(id)) if id == running => {
+                        abandon.store(true, Ordering::Relaxed);
+                    }
+                    _ => queued.push_back(r),
+                },
+                // The client went away or broke the framing: stop the work; the loop
+                // meets the same end of stream on its next read.
+                _ => {
+                    reading = false;
+                    abandon.store(true, Ordering::Relaxed);
+                }
+            },
+        }
+    }
+}
+
+/// Waits for an abandoned operation's thread to finish, so shutdown leaves no work behind.
+async fn cancel_safe_wait<T>(job: Pin<&mut tokio::task::JoinHandle<T>>) {
+    let _ = job.await;
+}
+
+/// Serves one connection until unbind, EOF, error, idle timeout, a fault or shutdown.
+pub(crate) async fn serve(conn: Conn, mut session: Session, cancel: CancellationToken) {
+    let opts = &session.shared.options;
+    let idle = opts.policy.max_conn_idle_time;
+    let codec = LdapServerCodec::new(opts.policy.max_receive_buffer, opts.max_ber_depth);
+    let mut framed = Framed::new(conn, codec.clone());
+    let mut queued: VecDeque<Request> = VecDeque::new();
+    loop {
+        let req = match queued.pop_front() {
+            Some(req) => req,
+            None => match read_request(&mut framed, &session, &cancel).await {
+                Some(req) => req,
+                None => break,
+            },
+        };
+        let reply = if runs_inline(&req) {
+            session.handle(req)
+        } else {
+            match run_on_worker(&mut framed, session, req, &mut queued, &cancel).await {
+                Some((s, reply)) => {
+                    session = s;
+                    reply
+                }
+                None => return,
+            }
+        };
+        let faults = session.host.faults();
+        if let Some(delay) = faults.latency {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(delay) => {}
+            }
+        }
+        let mut dropped = false;
+        for msg in reply.messages {
+            if matches!(msg.op, LdapOp::SearchResultEntry(_)) {
+                if let Some(limit) = faults.drop_after_entries {
+                    if session.entries_sent >= limit {
+                        dropped = true;
+                        break;
+                    }
+                }
+                session.entries_sent += 1;
+            }
+            match tokio::time::timeout(idle, framed.feed(msg)).await {
+                Ok(Ok(())) => {}
+                _ => return,
+            }
+        }
+        if !matches!(tokio::time::timeout(idle, framed.flush()).await, Ok(Ok(()))) {
+            return;
+        }
+        if dropped {
+            tracing::info!(peer = %session.peer, sent = session.entries_sent, "fault: dropping connection after entries");
+            break;
+        }
+        match reply.after {
+            After::Continue => {}
+            After::Close => break,
+            After::StartTls => {
+                let FramedParts { io, read_buf, .. } = framed.into_parts();
+                // RFC 4511 §4.14.1: the client sends nothing after the StartTLS request
+                // until it has the response; anything buffered is a protocol violation.
+                if !read_buf.is_empty() || !queued.is_empty() {
+                    return;
+                }
+                let Conn::Plain(tcp) = io else { return };
+                if session.host.faults().tls_failure {
+                    super::listener::fail_handshake(tcp).await;
+                    return;
+                }
+                let acceptor = TlsAcceptor::from(session.host.tls.clone());
+                let tls = tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    r = tokio::time::timeout(idle, acceptor.accept(tcp)) => r,
+                };
+                match tls {
+                    Ok(Ok(s)) => {
+                        session.tls = true;
+                        framed = Framed::new(Conn::Tls(Box::new(s)), codec.clone());
+                    }
+                    _ => return,
+                }
+            }
+        }
+    }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), framed.close()).await;
+}
