@@ -35,7 +35,7 @@
 //! escape normalisation is attempted). Everything is gathered into ordered maps so the
 //! snapshot is the same whatever order the DC returned entries in.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use ldap3::adapters::EntriesOnly;
@@ -85,7 +85,7 @@ const MAX_RANGE_STEPS: usize = 100_000;
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
     /// The connection dropped or an operation timed out.
-    #[error("extraction from {host} did not complete: {source}")]
+    #[error("extraction from {host} did not complete")]
     Connection {
         /// The host.
         host: String,
@@ -124,7 +124,7 @@ pub enum ExtractError {
         reason: String,
     },
     /// The Global Catalog could not be reached or bound.
-    #[error("Global Catalog: {0}")]
+    #[error("Global Catalog")]
     GlobalCatalog(#[source] ConnectError),
 }
 
@@ -413,7 +413,14 @@ pub(crate) async fn paged_search(
     let host = request.host;
     let size = request.page_size.clamp(1, MAX_PAGE_SIZE);
     let mut cookie = Vec::new();
+    // A server whose paging never ends sends entries again: each DN is remembered by a
+    // 64-bit hash (8 bytes an entry, not the DN's text), so a repeat fails the search.
+    let mut seen: HashSet<u64> = HashSet::new();
+    let mut page = 0usize;
     loop {
+        page += 1;
+        let mut in_page = 0usize;
+        let mut repeated: Option<String> = None;
         let mut page_controls: Vec<RawControl> = vec![PagedResults {
             size,
             cookie: std::mem::take(&mut cookie),
@@ -431,15 +438,27 @@ pub(crate) async fn paged_search(
             .await
             .map_err(|e| connection_error(request, e))?
         {
-            on_entry(
-                RawEntry::parse(entry.0).map_err(|reason| ExtractError::Malformed {
-                    host: host.to_owned(),
-                    reason,
-                })?,
-            );
+            let entry = RawEntry::parse(entry.0).map_err(|reason| ExtractError::Malformed {
+                host: host.to_owned(),
+                reason,
+            })?;
+            in_page += 1;
+            if !seen.insert(dn_hash(&entry.dn)) && repeated.is_none() {
+                repeated = Some(entry.dn.clone());
+            }
+            on_entry(entry);
         }
         let result = stream.finish().await;
         *pages += 1;
+        if let Some(dn) = repeated {
+            return Err(ExtractError::Malformed {
+                host: host.to_owned(),
+                reason: format!(
+                    "the paged search under '{base}' returned '{dn}' a second time (page \
+                     {page}): the server's paging does not end"
+                ),
+            });
+        }
         if result.rc != 0 {
             return Err(ExtractError::Search {
                 host: host.to_owned(),
@@ -464,7 +483,43 @@ pub(crate) async fn paged_search(
         if cookie.is_empty() {
             return Ok(());
         }
+        // AD fills every page but the last; a short page that promises more has lost
+        // entries (or the DC's MaxPageSize is below the page size asked for).
+        if in_page < size as usize {
+            return Err(ExtractError::Malformed {
+                host: host.to_owned(),
+                reason: format!(
+                    "page {page} under '{base}' held {in_page} entries of the {size} asked for \
+                     and promised more: entries are missing (if the DC's MaxPageSize is \
+                     below {size}, lower the page size to match)"
+                ),
+            });
+        }
+        if page >= MAX_PAGES {
+            return Err(ExtractError::Malformed {
+                host: host.to_owned(),
+                reason: format!(
+                    "the paged search under '{base}' did not end after {MAX_PAGES} pages"
+                ),
+            });
+        }
     }
+}
+
+/// Largest attribute value accepted. AD's largest values (photos, certificates) stay far
+/// below it; a server sending more is broken, and the run fails rather than hold it.
+const MAX_VALUE_BYTES: usize = 4 << 20;
+
+/// Most pages one paged search may take: 20 million entries at AD's page size, far past
+/// any forest, so only a server whose paging never ends meets it.
+const MAX_PAGES: usize = 20_000;
+
+/// A DN's identity for the repeat check: the hash of its normalized form.
+fn dn_hash(dn: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    normalize_dn(dn).hash(&mut h);
+    h.finish()
 }
 
 pub(crate) fn connection_error(request: &ExtractRequest<'_>, error: LdapError) -> ExtractError {
@@ -525,6 +580,12 @@ impl RawEntry {
                 Some(PL::C(values)) => values
                     .into_iter()
                     .map(|value| match value.payload {
+                        PL::P(bytes) if bytes.len() > MAX_VALUE_BYTES => Err(format!(
+                            "'{dn}': {name}: a value of {} bytes, over the {} MiB any \
+                             directory attribute holds",
+                            bytes.len(),
+                            MAX_VALUE_BYTES >> 20
+                        )),
                         PL::P(bytes) => Ok(bytes),
                         PL::C(_) => Err(format!("'{dn}': {name}: constructed value")),
                     })

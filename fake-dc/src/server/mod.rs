@@ -12,6 +12,7 @@
 //! - `codec.rs`: frames and decodes requests (search filters as bytes);
 //! - `bind.rs`, `search.rs` (+ `paging.rs`, `ranged.rs`, `rootdse.rs`), `write.rs`,
 //!   `extended.rs`: one operation each;
+//! - `send.rs`: writing a reply, with the faults that act on the wire;
 //! - `errors.rs`: result codes with AD's diagnostic texts; `faults.rs`: misbehaviour.
 //!
 //! Invariants: only `listener.rs` and `connection.rs` touch sockets; the directory lock is
@@ -30,6 +31,7 @@ mod paging;
 mod ranged;
 mod rootdse;
 mod search;
+mod send;
 mod session;
 mod write;
 
@@ -41,7 +43,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use faults::{Fault, FaultSet};
+pub use faults::{Fault, FaultSet, ProtocolFault};
 pub use ranged::MAX_VAL_RANGE;
 pub use search::MAX_PAGE_SIZE;
 

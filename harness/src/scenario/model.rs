@@ -213,6 +213,34 @@ pub struct FaultSpec {
     /// Fail TLS handshakes.
     #[serde(default)]
     pub tls_failure: bool,
+    /// Protocol faults (see `fake_dc::server::ProtocolFault`): garbage bytes after this
+    /// many entries.
+    #[serde(default)]
+    pub garbage_after_entries: Option<u64>,
+    /// Half a message, then close, after this many entries.
+    #[serde(default)]
+    pub truncate_after_entries: Option<u64>,
+    /// Search responses with a message ID the client never sent.
+    #[serde(default)]
+    pub wrong_message_id: bool,
+    /// A 10 MB value in the first entry of each answer.
+    #[serde(default)]
+    pub huge_value: bool,
+    /// Paged searches never end.
+    #[serde(default)]
+    pub endless_paging: bool,
+    /// Ranged retrieval never ends.
+    #[serde(default)]
+    pub endless_range: bool,
+    /// Every search answers a referral to the same host.
+    #[serde(default)]
+    pub self_referral: bool,
+    /// Responses written one byte per second.
+    #[serde(default)]
+    pub slow_drip: bool,
+    /// Pages miss every other entry while saying more are to come.
+    #[serde(default)]
+    pub missing_entries: bool,
 }
 
 /// A sign-in attempt and what it must yield.

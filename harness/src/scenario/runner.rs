@@ -13,7 +13,7 @@ use fake_dc::directory::{Directory, ModOp, Modification, NewEntry};
 use fake_dc::dn::{Dn, Rdn};
 use fake_dc::fixture::{LoadOptions, Locator};
 use fake_dc::schema::ObjectKind;
-use fake_dc::server::{FakeDc, Fault, HostConfig};
+use fake_dc::server::{FakeDc, Fault, HostConfig, ProtocolFault};
 use time::OffsetDateTime;
 
 use super::expect;
@@ -565,6 +565,22 @@ fn faults(spec: &FaultSpec) -> Vec<Fault> {
     if spec.tls_failure {
         out.push(Fault::TlsHandshakeFailure);
     }
+    let protocol = [
+        spec.garbage_after_entries
+            .map(ProtocolFault::GarbageAfterEntries),
+        spec.truncate_after_entries
+            .map(ProtocolFault::TruncateAfterEntries),
+        spec.wrong_message_id
+            .then_some(ProtocolFault::WrongMessageId),
+        spec.huge_value.then_some(ProtocolFault::HugeValue),
+        spec.endless_paging.then_some(ProtocolFault::EndlessPaging),
+        spec.endless_range.then_some(ProtocolFault::EndlessRange),
+        spec.self_referral.then_some(ProtocolFault::SelfReferral),
+        spec.slow_drip.then_some(ProtocolFault::SlowDrip),
+        spec.missing_entries
+            .then_some(ProtocolFault::MissingEntries),
+    ];
+    out.extend(protocol.into_iter().flatten().map(Fault::Protocol));
     out
 }
 
