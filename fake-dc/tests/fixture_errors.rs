@@ -241,3 +241,32 @@ fn check_command_exits_non_zero_and_prints_places() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn query_policy_values_are_checked_by_name() {
+    check(
+        &format!("queryPolicy:\n  MaxPageSize: 0\n{HEAD}"),
+        2,
+        3,
+        &["MaxPageSize must be at least 1"],
+    );
+    check(
+        &format!("queryPolicy:\n  MaxPagesize: 10\n{HEAD}"),
+        2,
+        3,
+        &["unknown field `MaxPagesize`", "MaxPageSize"],
+    );
+}
+
+#[test]
+fn query_policy_is_read_from_the_fixture() {
+    let dir = load_str(
+        &format!("queryPolicy: {{ MaxPageSize: 250, MaxQueryDuration: 5 }}\n{HEAD}"),
+        "policy.yaml",
+        LoadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(dir.query_policy.max_page_size, 250);
+    assert_eq!(dir.query_policy.max_query_duration.as_secs(), 5);
+    assert_eq!(dir.query_policy.max_val_range, 1_500);
+}
