@@ -158,8 +158,8 @@ pub enum ServerError {
     /// No host was configured.
     #[error("no DC host configured; add one with FakeDcBuilder::host")]
     NoHosts,
-    /// A listener address could not be bound.
-    #[error("cannot listen on {addr} for {host}: {source}")]
+    /// A listener address could not be bound. The cause follows as the error's source.
+    #[error("cannot listen on {addr} for {host}{}", bind_hint(addr, source))]
     Bind {
         /// The host whose listener failed.
         host: String,
@@ -171,6 +171,20 @@ pub enum ServerError {
     /// The certificate or TLS configuration could not be made.
     #[error(transparent)]
     Tls(#[from] TlsError),
+}
+
+/// What to do about a listener that cannot be bound, where there is something to say.
+fn bind_hint(addr: &SocketAddr, source: &std::io::Error) -> &'static str {
+    match source.kind() {
+        std::io::ErrorKind::PermissionDenied if addr.port() < 1024 => {
+            " (ports below 1024 need root: choose others, e.g. `fake-dc serve --ldap \
+             127.0.0.1:3389 --ldaps 127.0.0.1:3636`, or port 0 for a free one)"
+        }
+        std::io::ErrorKind::AddrInUse => {
+            " (another program listens there: choose another port, or 0 for a free one)"
+        }
+        _ => "",
+    }
 }
 
 /// State every connection shares.
