@@ -2,7 +2,9 @@
 //! and steps; a runner that plays them through a [`crate::engine::SyncEngine`] against a
 //! private in-process fake-dc; transcripts for snapshot review.
 
+mod changes;
 pub mod expect;
+mod invariant;
 pub mod model;
 pub mod runner;
 pub mod snapfile;
