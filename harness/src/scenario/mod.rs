@@ -3,9 +3,11 @@
 //! private in-process fake-dc; transcripts for snapshot review.
 
 mod changes;
+pub mod check;
 pub mod expect;
 mod invariant;
 pub mod model;
+pub mod render;
 pub mod runner;
 pub mod snapfile;
 

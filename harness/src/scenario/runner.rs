@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use super::changes::{apply_change, describe, faults};
 use super::model::{Scenario, Step};
-use super::{expect, invariant};
+use super::{expect, invariant, render};
 use crate::account::Account;
 use crate::engine::{DcEndpoint, SignInRequest, SyncEngine, SyncMode, SyncRequest, SyncResponse};
 use crate::schedule;
@@ -134,6 +134,29 @@ impl LoadedScenario {
                 message,
             }
         })?;
+        let locator = Locator::new(&text);
+        let mut problems: Vec<((usize, usize), String)> = super::check::problems(&scenario)
+            .into_iter()
+            .map(|p| {
+                let at = locator
+                    .find(&p.path)
+                    .map_or((0, 0), |at| (at.line, at.column));
+                (at, format!("{}: {}", p.path, p.message))
+            })
+            .collect();
+        problems.sort();
+        if let Some(((line, column), _)) = problems.first() {
+            return Err(ScenarioError::Invalid {
+                file,
+                line: *line,
+                column: *column,
+                message: problems
+                    .iter()
+                    .map(|(_, m)| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            });
+        }
         let name = path
             .file_stem()
             .map_or_else(|| file.clone(), |s| s.to_string_lossy().into_owned());
@@ -299,7 +322,7 @@ pub async fn run(
     dc.shutdown().await;
     result?;
     out.push_str("\n== cloud account after the last step\n");
-    out.push_str(&expect::render_account(&account));
+    out.push_str(&render::account(&account));
     Ok(RunOutput {
         transcript: out,
         failures,
@@ -456,7 +479,7 @@ impl Run<'_> {
         if let Some(ex) = &response.extraction {
             let _ = writeln!(self.out, "extracted: {ex}");
         }
-        let _ = write!(self.out, "{}", expect::render_report(&response.report));
+        let _ = write!(self.out, "{}", render::report(&response.report));
         let applied = expect::outcome(&response.report) == super::model::RunOutcome::Applied;
         self.account = response.account.clone();
         if response.engine_state.is_some() {
