@@ -310,6 +310,10 @@ pub struct DeltaExtraction {
 pub(crate) struct Defects {
     /// Read no tombstones: deleted objects stay in the state.
     pub(crate) ignore_tombstones: bool,
+    /// Keep only the first piece of a ranged `member` (AD's first 1,500 values).
+    pub(crate) skip_ranged_fetches: bool,
+    /// Resolve a member DN by its first RDN only, as if names were unique.
+    pub(crate) members_by_rdn: bool,
 }
 
 /// Runs a delta-capable extraction on a bound connection: see the module docs.

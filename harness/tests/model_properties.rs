@@ -19,15 +19,18 @@
 
 use std::collections::BTreeSet;
 
+use futures::future::BoxFuture;
 use harness::account::Account;
 use harness::address::Address;
 use harness::delta::{DeltaState, ExtractionMode};
 use harness::guid::Guid;
 use harness::report::SyncMethod;
+use harness::settings::{AccountSettings, ConnectorSettings};
 use harness::snapshot::DirectorySnapshot;
-use harness::stack::{run_delta_sync, run_sync};
+use harness::stack::{run_delta_sync, run_sync, SyncEnvironment, SyncOutcome};
 use harness::testing::dc::LiveDc;
 use harness::testing::model::{guid_of, AddressStyle, Directory, Group, GroupKind, Member, User};
+use harness::testing::planted;
 use harness::testing::strategies::scenario;
 use harness::testing::{snapshot_of, Scenario, AD_RANGE};
 use proptest::prelude::*;
@@ -159,10 +162,84 @@ fn with_bulk_group(mut directory: Directory, count: usize) -> Directory {
     directory
 }
 
+/// Two users with the same CN in two OUs, each the only member of a group of its own:
+/// whichever of them a member DN is wrongly resolved to, one group has the other.
+fn with_twins(mut directory: Directory) -> Directory {
+    for (ou, name) in [(0, "staff"), (2, "rd")] {
+        let user = directory.fresh_id();
+        directory.users.push(User {
+            id: user,
+            cn: "Twin".into(),
+            ou,
+            primary: Some(Address::parse(&format!("twin-{name}@corp.test")).unwrap()),
+            aliases: BTreeSet::new(),
+            style: AddressStyle::Exchange,
+            disabled: false,
+            department: None,
+            primary_group: None,
+        });
+        let group = directory.fresh_id();
+        directory.groups.push(Group {
+            id: group,
+            cn: format!("Twins {name} {group}"),
+            ou,
+            address: Some(Address::parse(&format!("twins-{name}@corp.test")).unwrap()),
+            kind: GroupKind::Group {
+                members: vec![Member::User(user)],
+            },
+        });
+    }
+    directory
+}
+
+/// The shape of [`run_sync`], so a planted stack runs through the same property.
+type FullSync = for<'a> fn(
+    &'a SyncEnvironment,
+    &'a ConnectorSettings,
+    &'a AccountSettings,
+    &'a Account,
+) -> BoxFuture<'a, SyncOutcome>;
+
+fn real<'a>(
+    env: &'a SyncEnvironment,
+    connector: &'a ConnectorSettings,
+    settings: &'a AccountSettings,
+    account: &'a Account,
+) -> BoxFuture<'a, SyncOutcome> {
+    Box::pin(run_sync(env, connector, settings, account))
+}
+
+fn dropping_ranged_fetches<'a>(
+    env: &'a SyncEnvironment,
+    connector: &'a ConnectorSettings,
+    settings: &'a AccountSettings,
+    account: &'a Account,
+) -> BoxFuture<'a, SyncOutcome> {
+    Box::pin(planted::sync_dropping_ranged_fetches(
+        env, connector, settings, account,
+    ))
+}
+
+fn resolving_members_by_rdn<'a>(
+    env: &'a SyncEnvironment,
+    connector: &'a ConnectorSettings,
+    settings: &'a AccountSettings,
+    account: &'a Account,
+) -> BoxFuture<'a, SyncOutcome> {
+    Box::pin(planted::sync_resolving_members_by_rdn(
+        env, connector, settings, account,
+    ))
+}
+
 /// Syncs `case` after each round (and once before the first), full and delta, and
 /// compares each extraction with the model's snapshot. With `ranged`, the first sync
 /// must have fetched `member` in more than one piece.
-async fn matches_model(case: &Scenario, page_size: i32, ranged: bool) -> Result<(), TestCaseError> {
+async fn matches_model(
+    case: &Scenario,
+    page_size: i32,
+    ranged: bool,
+    sync: FullSync,
+) -> Result<(), TestCaseError> {
     let live = LiveDc::start(&case.directory)
         .await
         .map_err(TestCaseError::fail)?;
@@ -179,7 +256,7 @@ async fn matches_model(case: &Scenario, page_size: i32, ranged: bool) -> Result<
                     .map_err(TestCaseError::fail)?;
             }
             let want = same_spelling(snapshot_of(&model, &case.settings));
-            let full = run_sync(&env, &connector, &case.settings, &account).await;
+            let full = sync(&env, &connector, &case.settings, &account).await;
             prop_assert!(
                 full.report.errors.is_empty(),
                 "sync {number}: {}",
@@ -243,7 +320,7 @@ proptest! {
 
     #[test]
     fn the_extraction_is_the_model(case in scenario(), page_size in prop_oneof![Just(1000), 1i32..6]) {
-        runtime().block_on(matches_model(&case, page_size, false))?;
+        runtime().block_on(matches_model(&case, page_size, false, real))?;
     }
 }
 
@@ -256,6 +333,51 @@ proptest! {
         count in (AD_RANGE + 1)..(AD_RANGE + 200),
     ) {
         let case = Scenario { directory: with_bulk_group(case.directory, count), ..case };
-        runtime().block_on(matches_model(&case, 1000, true))?;
+        runtime().block_on(matches_model(&case, 1000, true, real))?;
+    }
+}
+
+/// The property fails a stack with a planted extraction bug, naming the group it got
+/// wrong, on a directory where the real stack passes: a group past one ranged piece for
+/// the stack that never fetches the rest, two users named alike for the one that
+/// resolves members by RDN.
+#[test]
+fn planted_extraction_bugs_are_caught() {
+    let directory = with_twins(with_bulk_group(Directory::default(), AD_RANGE + 100));
+    let group_guid = |prefix: &str| {
+        let group = directory.groups.iter().find(|g| g.cn.starts_with(prefix));
+        guid_of(group.unwrap().id).to_string()
+    };
+    let bulk = vec![group_guid("Bulk Group")];
+    let twins = vec![group_guid("Twins staff"), group_guid("Twins rd")];
+    let case = Scenario {
+        directory: directory.clone(),
+        seed: Account::default(),
+        rounds: Vec::new(),
+        settings: serde_yaml::from_str("region: europe\ndomains: [corp.test]").unwrap(),
+    };
+    runtime()
+        .block_on(matches_model(&case, 1000, true, real))
+        .unwrap();
+    for (stack, name, groups) in [
+        (
+            dropping_ranged_fetches as FullSync,
+            "dropping ranged fetches",
+            &bulk,
+        ),
+        (resolving_members_by_rdn, "resolving members by RDN", &twins),
+    ] {
+        let failure = runtime()
+            .block_on(matches_model(&case, 1000, false, stack))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            failure.contains("sync 0: the extraction differs from the model"),
+            "{name}: {failure}"
+        );
+        let named = groups
+            .iter()
+            .any(|g| failure.contains(&format!("group {g}:")));
+        assert!(named, "{name}: {failure}");
     }
 }
