@@ -310,6 +310,8 @@ pub struct DeltaExtraction {
 pub(crate) struct Defects {
     /// Read no tombstones: deleted objects stay in the state.
     pub(crate) ignore_tombstones: bool,
+    /// Read no container subtrees: objects below a renamed or moved OU keep their old DNs.
+    pub(crate) skip_container_reads: bool,
     /// Keep only the first piece of a ranged `member` (AD's first 1,500 values).
     pub(crate) skip_ranged_fetches: bool,
     /// Resolve a member DN by its first RDN only, as if names were unique.
@@ -429,7 +431,12 @@ async fn continue_from(
     )
     .await?;
     let mut refreshed = Vec::new();
-    for container in merge::containers_to_read(&changed, &domain) {
+    let containers = if request.defects.skip_container_reads {
+        Vec::new()
+    } else {
+        merge::containers_to_read(&changed, &domain)
+    };
+    for container in containers {
         stats.containers += 1;
         refreshed
             .extend(read::subtree(ldap, request, &container, &attrs, &mut warnings, stats).await?);

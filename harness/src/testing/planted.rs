@@ -22,6 +22,23 @@ pub async fn delta_sync_ignoring_tombstones(
     stack::run_delta_sync_with(env, connector, settings, account, state, defects).await
 }
 
+/// [`stack::run_delta_sync`] that never reads the subtree of a changed container: AD
+/// leaves the `uSNChanged` of objects below a renamed or moved OU alone, so their new
+/// DNs go unseen.
+pub async fn delta_sync_skipping_container_reads(
+    env: &SyncEnvironment,
+    connector: &ConnectorSettings,
+    settings: &AccountSettings,
+    account: &Account,
+    state: Option<&DeltaState>,
+) -> DeltaSyncOutcome {
+    let defects = Defects {
+        skip_container_reads: true,
+        ..Defects::default()
+    };
+    stack::run_delta_sync_with(env, connector, settings, account, state, defects).await
+}
+
 /// [`stack::run_sync`] that never fetches the rest of a ranged `member`: groups past
 /// 1,500 members keep AD's first piece.
 pub async fn sync_dropping_ranged_fetches(
