@@ -22,6 +22,22 @@ pub async fn delta_sync_ignoring_tombstones(
     stack::run_delta_sync_with(env, connector, settings, account, state, defects).await
 }
 
+/// [`stack::run_delta_sync`] that takes its watermark after the searches: a change
+/// committed while it read lies below the next run's watermark and is never read.
+pub async fn delta_sync_with_late_watermark(
+    env: &SyncEnvironment,
+    connector: &ConnectorSettings,
+    settings: &AccountSettings,
+    account: &Account,
+    state: Option<&DeltaState>,
+) -> DeltaSyncOutcome {
+    let defects = Defects {
+        late_watermark: true,
+        ..Defects::default()
+    };
+    stack::run_delta_sync_with(env, connector, settings, account, state, defects).await
+}
+
 /// [`stack::run_delta_sync`] that never reads the subtree of a changed container: AD
 /// leaves the `uSNChanged` of objects below a renamed or moved OU alone, so their new
 /// DNs go unseen.
