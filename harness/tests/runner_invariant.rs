@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use futures::future::BoxFuture;
@@ -178,7 +179,10 @@ fn scenario(step: &str) -> LoadedScenario {
     let dir: PathBuf =
         std::env::temp_dir().join(format!("harness-invariant-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(format!("{step}.yaml"));
+    // Tests run in parallel: each scenario gets a file of its own.
+    static FILES: AtomicUsize = AtomicUsize::new(0);
+    let n = FILES.fetch_add(1, Ordering::SeqCst);
+    let file = dir.join(format!("{step}-{n}.yaml"));
     std::fs::write(
         &file,
         format!(
