@@ -305,15 +305,18 @@ pub struct GroupExpect {
     /// Present or absent.
     #[serde(default)]
     pub exists: Option<bool>,
+    /// Exactly these members (addresses), no more and no fewer.
+    #[serde(default)]
+    pub members: Option<Vec<String>>,
     /// Exactly this many members.
     #[serde(default)]
-    pub members: Option<usize>,
-    /// These addresses are members.
+    pub member_count: Option<usize>,
+    /// These addresses are members (others may be too).
     #[serde(default)]
-    pub includes: Vec<String>,
+    pub includes: Option<Vec<String>>,
     /// These addresses are not members.
     #[serde(default)]
-    pub excludes: Vec<String>,
+    pub excludes: Option<Vec<String>>,
 }
 
 /// Present or absent.
