@@ -217,13 +217,16 @@ fn check_command_exits_non_zero_and_prints_places() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(!out.status.success(), "{stdout}{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    // The verdict and its problems in one stream, the problem right under its file.
+    let problem = format!("{}:4:28: member 'ghost' points nowhere", bad.display());
+    let verdict = stdout
+        .lines()
+        .position(|l| l.starts_with("FAIL") && l.contains("bad.yaml"));
+    let at = stdout.lines().position(|l| l.contains(&problem));
     assert!(
-        stderr.contains(&format!(
-            "{}:4:28: member 'ghost' points nowhere",
-            bad.display()
-        )),
-        "{stderr}"
+        verdict.is_some() && at == verdict.map(|v| v + 1),
+        "{stdout}"
     );
     assert!(stdout.contains("1 fixtures checked, 1 failed"), "{stdout}");
     let good = std::process::Command::new(env!("CARGO_BIN_EXE_fake-dc"))
