@@ -128,6 +128,20 @@ fn the_python_engine_passes_what_it_claims() {
     );
 }
 
+/// `harness show --engine` prints the transcript of another engine's answers.
+#[test]
+fn show_runs_another_engine() {
+    let engine = python_engine("");
+    let (output, text) = harness(&[
+        "show",
+        "--engine",
+        &engine,
+        "scenarios/tls-strict-ca-signed.yaml",
+    ]);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("user alice@corp.example.test"), "{text}");
+}
+
 /// A copy that ignores ranged retrieval fails exactly the scenarios whose groups need it,
 /// with a message saying what is missing; the run fails.
 #[test]
@@ -178,7 +192,8 @@ fn a_broken_engine_fails_the_right_scenarios() {
     );
 }
 
-/// An engine that cannot say hello stops the run before any scenario, saying why.
+/// An engine that cannot say hello stops the run before any scenario, saying why, with
+/// exit code 2 (could not run), as does a command line that cannot be split.
 #[test]
 fn an_engine_without_hello_stops_the_run() {
     let not_an_engine = format!("{} -c 'print(42)'", test_peers::python_word());
@@ -188,14 +203,14 @@ fn an_engine_without_hello_stops_the_run() {
         &not_an_engine,
         "scenarios/tls-strict-ca-signed.yaml",
     ]);
-    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert_eq!(output.status.code(), Some(2), "{text}");
     assert!(
         text.contains("error: the engine must answer `hello`")
             && text.contains("broke the contract: hello:"),
         "{text}"
     );
     let (output, text) = harness(&["run", "--engine", "python3 'unclosed", "scenarios/"]);
-    assert!(!output.status.success());
+    assert_eq!(output.status.code(), Some(2), "{text}");
     assert!(text.contains("a quote is not closed"), "{text}");
     let engine = python_engine("");
     let (output, text) = harness(&["run", "--accept", "--engine", &engine, "scenarios/"]);

@@ -42,10 +42,13 @@ enum Command {
         #[command(flatten)]
         engine: EngineArgs,
     },
-    /// Run one scenario and print its transcript.
+    /// Run one scenario and print its transcript (the reference engine's, or the
+    /// transcript of another engine's answers with --engine).
     Show {
         /// The scenario file.
         scenario: PathBuf,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
 }
 
@@ -77,7 +80,7 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(2);
         }
     };
     let result = runtime.block_on(async {
@@ -90,14 +93,15 @@ fn main() -> ExitCode {
                 jobs,
                 engine,
             } => run(paths, filter, junit, accept, jobs, engine).await,
-            Command::Show { scenario } => show(scenario).await,
+            Command::Show { scenario, engine } => show(scenario, engine).await,
         }
     });
+    // 1: scenarios ran and some failed; 2: the run could not happen at all.
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }
@@ -250,9 +254,12 @@ async fn run(
     })
 }
 
-async fn show(path: PathBuf) -> anyhow::Result<ExitCode> {
+async fn show(path: PathBuf, engine_args: EngineArgs) -> anyhow::Result<ExitCode> {
     let loaded = harness::scenario::LoadedScenario::load(&path)?;
-    let engine = engine();
+    let engine = match &engine_args.engine {
+        Some(command) => foreign_engine(command, &engine_args, std::slice::from_ref(&path)).await?,
+        None => engine(),
+    };
     let output = harness::scenario::run(&loaded, engine.as_ref()).await?;
     println!("{}", output.transcript);
     for f in &output.failures {
