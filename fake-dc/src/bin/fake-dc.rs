@@ -74,10 +74,10 @@ struct ServeArgs {
     /// Extra certificate names besides the host and domain (e.g. localhost).
     #[arg(long = "cert-name")]
     cert_names: Vec<String>,
-    /// Close connections idle this many seconds (AD's MaxConnIdleTime; default: the
-    /// fixture's queryPolicy, else 900).
-    #[arg(long, value_name = "SECONDS")]
-    idle_timeout: Option<u64>,
+    /// Close connections idle this long, e.g. 900s or 15m; a bare number is seconds
+    /// (AD's MaxConnIdleTime; default: the fixture's queryPolicy, else 900s).
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    idle_timeout: Option<Duration>,
     /// Most simultaneous connections (AD's MaxConnections; default 5000).
     #[arg(long)]
     max_connections: Option<usize>,
@@ -87,10 +87,10 @@ struct ServeArgs {
     /// Most values of one attribute per response (AD's MaxValRange; default 1500).
     #[arg(long)]
     max_val_range: Option<usize>,
-    /// Stop a search after this many seconds with timeLimitExceeded (AD's
-    /// MaxQueryDuration; default 120).
-    #[arg(long, value_name = "SECONDS")]
-    max_query_duration: Option<u64>,
+    /// Stop a search running this long with timeLimitExceeded, e.g. 2s; a bare number is
+    /// seconds (AD's MaxQueryDuration; default 120s).
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    max_query_duration: Option<Duration>,
     /// Largest request in bytes; a larger one closes the connection (AD's
     /// MaxReceiveBuffer; default 10485760).
     #[arg(long)]
@@ -191,11 +191,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ..ServerOptions::default()
     };
     let policy = &mut options.policy;
-    if let Some(s) = args.idle_timeout {
-        policy.max_conn_idle_time = Duration::from_secs(s.max(1));
+    if let Some(d) = args.idle_timeout {
+        policy.max_conn_idle_time = d;
     }
-    if let Some(s) = args.max_query_duration {
-        policy.max_query_duration = Duration::from_secs(s.max(1));
+    if let Some(d) = args.max_query_duration {
+        policy.max_query_duration = d;
     }
     for (flag, value) in [
         (&mut policy.max_connections, args.max_connections),
@@ -298,4 +298,17 @@ fn check(paths: &[PathBuf]) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// A duration as `harness` takes them (`30s`, `2m`, `500ms`), or a bare number of seconds
+/// as AD's policy values are written; zero is refused.
+fn duration(text: &str) -> Result<Duration, String> {
+    let d = match text.trim().parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => humantime::parse_duration(text).map_err(|e| e.to_string())?,
+    };
+    if d.is_zero() {
+        return Err("must be longer than zero".into());
+    }
+    Ok(d)
 }
