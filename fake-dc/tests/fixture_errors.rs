@@ -241,3 +241,29 @@ fn check_command_exits_non_zero_and_prints_places() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Found by fuzzing: a refused domain before a valid one used to panic the loader.
+#[test]
+fn a_refused_domain_before_a_valid_one() {
+    check(
+        "domains:\n  - dns: co\"rp.example.test\n  - dns: emea.corp.example.test\n",
+        2,
+        5,
+        &[
+            "'co\"rp.example.test' is not a DNS domain name",
+            "domains[0].dns",
+        ],
+    );
+}
+
+/// Found by fuzzing: serde_yaml refuses a second document without a location, so the
+/// loader points at the `---` that starts it.
+#[test]
+fn a_second_document() {
+    check(
+        "domains:\n  - dns: corp.example.test\n---\ndomains: []\n",
+        3,
+        1,
+        &["more than one document"],
+    );
+}
