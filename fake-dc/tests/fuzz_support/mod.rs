@@ -5,5 +5,6 @@
 
 pub mod ber;
 pub mod checks;
+pub mod driver;
 pub mod mutate;
 pub mod session;
