@@ -13,6 +13,10 @@
 //! paging (bind, then a paged subtree read of the 100,000 users, 100 a page every 500 ms,
 //! released after 20 pages and started again, so cookies come and go).
 //!
+//! `SOAK_KINDS=paging` (or any comma-separated subset) runs only those kinds.
+//! `SOAK_ROUNDS=2` repeats the load on the same server: memory that grows again in the
+//! second round is a leak, memory that stays flat is the allocator keeping freed pages.
+//!
 //! Needs about two file descriptors per connection in this process and one in the server:
 //! raise the limit first if it is low (`ulimit -n 4096`). Bounded: `SOAK_SECS` (default 60)
 //! of load, `SOAK_SETTLE` (default 10) seconds of sampling after the close, every request
@@ -457,28 +461,32 @@ fn report(label: &str, server: &Server, start: Instant) {
     );
 }
 
-#[tokio::main(flavor = "multi_thread")]
-async fn main() {
-    let conns = env_u64("SOAK_CONNS", 1_000) as usize;
-    let secs = env_u64("SOAK_SECS", 60);
-    let settle = env_u64("SOAK_SETTLE", 10);
-    let t0 = Instant::now();
-    let server = Server::start();
-    println!(
-        "fake-dc serving {FIXTURE} on {} (loaded in {:.1?})",
-        server.addr,
-        t0.elapsed()
-    );
-    let mails = Arc::new(mails(server.addr).await);
-    assert!(!mails.is_empty(), "no mail addresses found");
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let start = Instant::now();
-    let (before, _, fds_before) = server.memory();
-    report("before", &server, start);
+/// The kinds of client to spread the connections over: `SOAK_KINDS`, a comma-separated
+/// subset of idle, binding, searching, paging (default all four), to see what each costs.
+fn kinds() -> Vec<Kind> {
+    let all = [Kind::Idle, Kind::Binding, Kind::Searching, Kind::Paging];
+    let wanted = std::env::var("SOAK_KINDS")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let picked: Vec<Kind> = all
+        .into_iter()
+        .filter(|k| wanted.is_empty() || wanted.contains(&format!("{k:?}").to_ascii_lowercase()))
+        .collect();
+    assert!(!picked.is_empty(), "SOAK_KINDS names no kind: {wanted}");
+    picked
+}
 
+/// One round: `conns` clients for `secs` seconds, closed, then `settle` seconds of samples.
+/// Returns the peak and the last VmRSS sampled, and the descriptors left open.
+async fn round(
+    server: &Server,
+    mails: &Arc<Vec<String>>,
+    (conns, secs, settle): (usize, u64, u64),
+    start: Instant,
+) -> (f64, f64, usize) {
     let counts = Arc::new(Counts::default());
     let stop = Arc::new(AtomicBool::new(false));
-    let kinds = [Kind::Idle, Kind::Binding, Kind::Searching, Kind::Paging];
+    let kinds = kinds();
     let mut tasks = Vec::new();
     for n in 0..conns {
         let kind = kinds[n % kinds.len()];
@@ -494,18 +502,17 @@ async fn main() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    let mut peak = before;
+    let mut peak = server.memory().0;
     let load_end = Instant::now() + Duration::from_secs(secs);
     while Instant::now() < load_end {
         tokio::time::sleep(
             Duration::from_secs(5).min(load_end.saturating_duration_since(Instant::now())),
         )
         .await;
-        let (rss, _, _) = server.memory();
-        peak = peak.max(rss);
+        peak = peak.max(server.memory().0);
         report(
             &format!("{} connected", counts.connected.load(Ordering::Relaxed)),
-            &server,
+            server,
             start,
         );
     }
@@ -513,26 +520,52 @@ async fn main() {
     for t in tasks {
         let _ = t.await;
     }
-    report("clients closed", &server, start);
+    report("clients closed", server, start);
     let settle_end = Instant::now() + Duration::from_secs(settle);
-    let mut after = f64::NAN;
-    let mut fds_after = 0;
+    let (mut after, _, mut fds) = server.memory();
     while Instant::now() < settle_end {
         tokio::time::sleep(Duration::from_secs(2)).await;
-        (after, _, fds_after) = server.memory();
-        report("after", &server, start);
+        (after, _, fds) = server.memory();
+        report("after", server, start);
     }
     let c = &counts;
     println!(
-        "\n{conns} connections for {secs} s: {} binds, {} searches, {} pages, {} errors",
+        "{conns} connections for {secs} s: {} binds, {} searches, {} pages, {} errors",
         c.binds.load(Ordering::Relaxed),
         c.searches.load(Ordering::Relaxed),
         c.pages.load(Ordering::Relaxed),
         c.errors.load(Ordering::Relaxed)
     );
+    (peak, after, fds)
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let conns = env_u64("SOAK_CONNS", 1_000) as usize;
+    let secs = env_u64("SOAK_SECS", 60);
+    let settle = env_u64("SOAK_SETTLE", 10);
+    let rounds = env_u64("SOAK_ROUNDS", 1).max(1);
+    let t0 = Instant::now();
+    let server = Server::start();
     println!(
-        "server VmRSS: before {before:.1} MiB, peak sampled {peak:.1} MiB (+{:.1}), after {after:.1} MiB (+{:.1}); fds before {fds_before}, after {fds_after}",
-        peak - before,
-        after - before
+        "fake-dc serving {FIXTURE} on {} (loaded in {:.1?})",
+        server.addr,
+        t0.elapsed()
     );
+    let mails = Arc::new(mails(server.addr).await);
+    assert!(!mails.is_empty(), "no mail addresses found");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let start = Instant::now();
+    let (before, _, fds_before) = server.memory();
+    report("before", &server, start);
+    // A second round tells a leak (growing again) from memory the allocator keeps for
+    // reuse after the first (flat).
+    for r in 1..=rounds {
+        let (peak, after, fds) = round(&server, &mails, (conns, secs, settle), start).await;
+        println!(
+            "round {r}: server VmRSS before {before:.1} MiB, peak sampled {peak:.1} MiB (+{:.1}), after {after:.1} MiB (+{:.1}); fds before {fds_before}, after {fds}\n",
+            peak - before,
+            after - before
+        );
+    }
 }
