@@ -21,35 +21,10 @@ mod driver;
 #[path = "../../fake-dc/tests/fuzz_support/mutate.rs"]
 mod mutate;
 
-use harness::extract::{Object, RawEntry};
-use ldap3::asn1::parse_tag;
-
-fn entry(input: &[u8]) -> String {
-    let Ok((_, tag)) = parse_tag(input) else {
-        return "ber-refused".into();
-    };
-    let raw = match RawEntry::parse(tag) {
-        Ok(raw) => raw,
-        Err(reason) => {
-            assert!(!reason.is_empty(), "an entry refused without a reason");
-            return "entry-refused".into();
-        }
-    };
-    let dn = raw.dn.clone();
-    let attrs = raw.attrs.len().min(4);
-    match Object::from_entry(raw, &["department".to_string()]) {
-        Ok(object) => format!("{:?}:{attrs}:{}", object.kind, object.members.len().min(3)),
-        Err(reason) => {
-            assert!(
-                reason.contains(&dn),
-                "the refusal of '{dn}' does not name it: {reason}"
-            );
-            format!("object-refused:{attrs}")
-        }
-    }
-}
+#[path = "fuzz_support/entry.rs"]
+mod entry;
 
 #[test]
 fn fuzz_search_result_entries() {
-    driver::fuzz("entry", 1 << 16, mutate::session, &entry);
+    driver::fuzz("entry", 1 << 16, mutate::session, &entry::entry);
 }
