@@ -267,3 +267,10 @@ fn a_second_document() {
         &["more than one document"],
     );
 }
+
+/// Found by fuzzing: a key indented less than the mapping before it starts a second
+/// document for serde_yaml, again without a location.
+#[test]
+fn a_dedented_key_starting_a_second_document() {
+    check("  domains:\nseed: 1\n", 2, 5, &["more than one document"]);
+}

@@ -150,7 +150,15 @@ pub fn fixture(input: &[u8]) -> String {
                 pos.column
             );
         }
-        format!("{stage}:{}", problems.len().min(3))
+        // The kind of the first problem (its message up to the first quote or digit), so
+        // inputs that reach another check count as new.
+        let kind: String = problems[0]
+            .message
+            .chars()
+            .take_while(|c| !matches!(c, '\'' | '"' | '`' | '0'..='9'))
+            .take(40)
+            .collect();
+        format!("{stage}:{}:{kind}", problems.len().min(3))
     };
     let parsed = match fixture::parse(&text, "fuzz.yaml") {
         Ok(parsed) => parsed,
