@@ -125,17 +125,24 @@ pub fn parse_all(bytes: &[u8]) -> Option<Vec<Tlv>> {
 
 /// Splits the server's output into LDAPMessages, or says what is wrong with it: every
 /// message must be a whole SEQUENCE of a non-negative INTEGER id and an APPLICATION-class
-/// protocolOp (optionally followed by controls).
-pub fn check_responses(bytes: &[u8]) -> Result<Vec<(i64, u8)>, String> {
+/// protocolOp (optionally followed by controls). With `cut_tail_ok` the last message may
+/// end early (the connection was reset, which loses what the client had not read).
+pub fn check_responses(bytes: &[u8], cut_tail_ok: bool) -> Result<Vec<(i64, u8)>, String> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < bytes.len() {
-        let (tag, start, len) =
-            header(bytes, pos).ok_or_else(|| format!("unreadable header at byte {pos}"))?;
-        let end = start
-            .checked_add(len)
-            .filter(|e| *e <= bytes.len())
-            .ok_or_else(|| format!("message at byte {pos} is cut off"))?;
+        let whole = header(bytes, pos)
+            .filter(|(_, start, len)| start.checked_add(*len).is_some_and(|e| e <= bytes.len()));
+        let Some((tag, start, len)) = whole else {
+            if cut_tail_ok {
+                break;
+            }
+            return Err(match header(bytes, pos) {
+                None => format!("unreadable header at byte {pos}"),
+                Some(_) => format!("message at byte {pos} is cut off"),
+            });
+        };
+        let end = start + len;
         if tag != 0x30 {
             return Err(format!(
                 "message at byte {pos} has tag {tag:#04x}, not SEQUENCE"

@@ -10,7 +10,8 @@ use std::sync::{Mutex, Once};
 use std::time::Duration;
 
 use fake_dc::fixture::{self, LoadOptions};
-use fake_dc::server::{FakeDc, HostConfig};
+use fake_dc::policy::QueryPolicy;
+use fake_dc::server::{FakeDc, HostConfig, ServerOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
@@ -49,6 +50,18 @@ fn count_panics() {
     });
 }
 
+/// Searches stop well inside [`ANSWER_WITHIN`] (timeLimitExceeded), so a slow but legal
+/// input on a loaded machine is not taken for a stalled server.
+fn options() -> ServerOptions {
+    ServerOptions {
+        policy: QueryPolicy {
+            max_query_duration: Duration::from_secs(2),
+            ..QueryPolicy::default()
+        },
+        ..ServerOptions::default()
+    }
+}
+
 pub struct Session {
     runtime: Runtime,
     dc: Option<FakeDc>,
@@ -76,6 +89,7 @@ impl Session {
             .block_on(
                 FakeDc::builder(directory)
                     .host(HOST, HostConfig::loopback())
+                    .options(options())
                     .start(),
             )
             .expect("fake DC starts");
@@ -102,15 +116,20 @@ impl Session {
             let _ = stream.shutdown().await;
             let mut out = Vec::new();
             let read = tokio::time::timeout(ANSWER_WITHIN, read_all(&mut stream, &mut out)).await;
-            (read.is_ok(), out)
+            (read, out)
         });
-        let (closed, out) = answer;
-        assert!(
-            closed,
-            "the server neither closed nor stopped writing within {ANSWER_WITHIN:?} (wrote {} bytes)",
-            out.len()
-        );
-        let ops = check_responses(&out).unwrap_or_else(|e| {
+        let (read, out) = answer;
+        let Ok(reset) = read else {
+            panic!(
+                "the server neither closed nor stopped writing within {ANSWER_WITHIN:?} (wrote {} bytes)",
+                out.len()
+            );
+        };
+        // A server that closes with part of the input unread (after a malformed frame,
+        // say) makes the kernel reset the connection, and a reset drops whatever the
+        // client had not read yet: then only the last message may be cut off. (Found by
+        // this target: fake-dc closes without draining the rest of the input.)
+        let ops = check_responses(&out, reset).unwrap_or_else(|e| {
             panic!(
                 "malformed answer ({e}): {:02x?}",
                 &out[..out.len().min(256)]
@@ -141,7 +160,7 @@ impl Session {
             tokio::time::timeout(Duration::from_secs(5), read_all(&mut stream, &mut out))
                 .await
                 .expect("the server answers a normal client after the input");
-            check_responses(&out).expect("a normal client's answers are well formed")
+            check_responses(&out, false).expect("a normal client's answers are well formed")
         });
         let has = |id: i64, op: u8| ops.contains(&(id, op));
         assert!(has(1, 1), "no bindResponse for a normal client: {ops:?}");
@@ -160,12 +179,13 @@ impl Drop for Session {
     }
 }
 
-/// Reads until EOF; a reset after the server closed counts as EOF.
-async fn read_all(stream: &mut TcpStream, out: &mut Vec<u8>) {
+/// Reads until the server closes; `true` when it ended in a reset rather than EOF.
+async fn read_all(stream: &mut TcpStream, out: &mut Vec<u8>) -> bool {
     let mut buf = [0u8; 8192];
     loop {
         match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) => return false,
+            Err(_) => return true,
             Ok(n) => out.extend_from_slice(&buf[..n]),
         }
     }
