@@ -18,6 +18,16 @@
 //!   262,144 bytes of ids would end every paged read of 100,000 users, which AD serves).
 //! - `MaxNotificationPerConn`: the most change-notification searches one connection may
 //!   hold (used once notification searches are served).
+//!
+//! A request's own cost is bounded as AD bounds it, by size rather than by counting its
+//! parts: MaxReceiveBuffer caps the bytes (so the filter's branches, the attribute list,
+//! the DN and an add's values), the codec's BER depth caps nesting (about 28 filter
+//! levels), and everything a request can make fake-dc do is linear in those bytes — an OR
+//! of equalities on one attribute is one hash set, a long attribute list is matched
+//! through a set, a long base DN is looked up once per suffix that could exist — with
+//! MaxQueryDuration ending whatever remains expensive (an unindexed OR of 100,000
+//! substrings). AD itself answers such requests the same way: from indexes, or with
+//! timeLimitExceeded.
 
 use std::time::Duration;
 

@@ -135,6 +135,91 @@ async fn dropped_connections_mid_search() {
     dc.shutdown().await;
 }
 
+/// Pages through every user `page` at a time: the entries received, and whether the
+/// search completed (false: the connection broke).
+async fn users_received(ldap: &mut ldap3::Ldap, page: i32) -> (usize, bool) {
+    let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
+        Box::new(EntriesOnly::new()),
+        Box::new(PagedResults::new(page)),
+    ];
+    let Ok(mut stream) = ldap
+        .streaming_search_with(
+            adapters,
+            DOMAIN,
+            Scope::Subtree,
+            "(objectClass=user)",
+            vec!["1.1"],
+        )
+        .await
+    else {
+        return (0, false);
+    };
+    let mut n = 0;
+    loop {
+        match stream.next().await {
+            Ok(Some(_)) => n += 1,
+            Ok(None) => break,
+            Err(_) => return (n, false),
+        }
+    }
+    (n, stream.finish().await.rc == 0)
+}
+
+/// `DropAfterEntries(n)` sends exactly n entries, whatever the page boundaries, then
+/// drops; counting is per connection and across searches; a search needing no more than
+/// n entries completes.
+#[tokio::test]
+async fn drop_after_entries_delivers_exactly_n_entries() {
+    let dc = start().await;
+    let total = users_received(&mut svc(&dc).await, 500).await;
+    assert!(total.1 && total.0 > 1_600, "{total:?}");
+    let total = total.0;
+    for n in [0u64, 1, 499, 500, 501, 700, 1_000] {
+        dc.fault(DC1, Fault::DropAfterEntries(n)).await.unwrap();
+        let got = users_received(&mut svc(&dc).await, 500).await;
+        assert_eq!(got, (n as usize, false), "DropAfterEntries({n})");
+        dc.clear_faults(DC1).await.unwrap();
+    }
+    dc.fault(DC1, Fault::DropAfterEntries(total as u64))
+        .await
+        .unwrap();
+    let got = users_received(&mut svc(&dc).await, 500).await;
+    assert_eq!(got, (total, true), "exactly enough: no drop");
+    // Per connection: a first search's entries count towards the limit of the second.
+    dc.fault(DC1, Fault::DropAfterEntries(700)).await.unwrap();
+    let mut ldap = svc(&dc).await;
+    let (entries, res) = search(&mut ldap, ALICE, Scope::Base, "(objectClass=*)", &["1.1"]).await;
+    assert_eq!((entries.len(), res.rc), (1, 0));
+    assert_eq!(users_received(&mut ldap, 500).await, (699, false));
+    dc.shutdown().await;
+}
+
+/// `DropOnPage(p)` serves pages 1 to p-1 in full and drops when page p is asked for.
+#[tokio::test]
+async fn drop_on_page_delivers_every_earlier_page() {
+    let dc = start().await;
+    for (page, size, expected) in [
+        (1u32, 500, 0usize),
+        (2, 500, 500),
+        (3, 500, 1_000),
+        (2, 7, 7),
+    ] {
+        dc.fault(DC1, Fault::DropOnPage(page)).await.unwrap();
+        let got = users_received(&mut svc(&dc).await, size).await;
+        assert_eq!(
+            got,
+            (expected, false),
+            "DropOnPage({page}) with pages of {size}"
+        );
+        dc.clear_faults(DC1).await.unwrap();
+    }
+    // A search with fewer pages than p never reaches the fault.
+    dc.fault(DC1, Fault::DropOnPage(9)).await.unwrap();
+    let (n, completed) = users_received(&mut svc(&dc).await, 500).await;
+    assert!(completed && n > 1_600, "{n} {completed}");
+    dc.shutdown().await;
+}
+
 #[tokio::test]
 async fn busy_and_unavailable() {
     let dc = start().await;

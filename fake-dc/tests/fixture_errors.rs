@@ -217,13 +217,16 @@ fn check_command_exits_non_zero_and_prints_places() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(!out.status.success(), "{stdout}{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    // The verdict and its problems in one stream, the problem right under its file.
+    let problem = format!("{}:4:28: member 'ghost' points nowhere", bad.display());
+    let verdict = stdout
+        .lines()
+        .position(|l| l.starts_with("FAIL") && l.contains("bad.yaml"));
+    let at = stdout.lines().position(|l| l.contains(&problem));
     assert!(
-        stderr.contains(&format!(
-            "{}:4:28: member 'ghost' points nowhere",
-            bad.display()
-        )),
-        "{stderr}"
+        verdict.is_some() && at == verdict.map(|v| v + 1),
+        "{stdout}"
     );
     assert!(stdout.contains("1 fixtures checked, 1 failed"), "{stdout}");
     let good = std::process::Command::new(env!("CARGO_BIN_EXE_fake-dc"))
@@ -240,6 +243,35 @@ fn check_command_exits_non_zero_and_prints_places() {
         String::from_utf8_lossy(&good.stderr)
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn query_policy_values_are_checked_by_name() {
+    check(
+        &format!("queryPolicy:\n  MaxPageSize: 0\n{HEAD}"),
+        2,
+        3,
+        &["MaxPageSize must be at least 1"],
+    );
+    check(
+        &format!("queryPolicy:\n  MaxPagesize: 10\n{HEAD}"),
+        2,
+        3,
+        &["unknown field `MaxPagesize`", "MaxPageSize"],
+    );
+}
+
+#[test]
+fn query_policy_is_read_from_the_fixture() {
+    let dir = load_str(
+        &format!("queryPolicy: {{ MaxPageSize: 250, MaxQueryDuration: 5 }}\n{HEAD}"),
+        "policy.yaml",
+        LoadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(dir.query_policy.max_page_size, 250);
+    assert_eq!(dir.query_policy.max_query_duration.as_secs(), 5);
+    assert_eq!(dir.query_policy.max_val_range, 1_500);
 }
 
 /// Found by fuzzing: a refused domain before a valid one used to panic the loader.

@@ -8,6 +8,7 @@
 mod common;
 
 use common::*;
+use fake_dc::server::ServerOptions;
 use ldap3::controls::RawControl;
 use ldap3::{Scope, SearchEntry, SearchOptions};
 
@@ -229,6 +230,50 @@ async fn unpaged_searches_stop_at_max_page_size() {
         .await
         .unwrap();
     assert_eq!((raw.len(), res.rc), (5, 4));
+    dc.shutdown().await;
+}
+
+/// The query policy is the server's, not a constant: a lower MaxPageSize cuts unpaged
+/// searches and pages, a lower MaxValRange ranges `member` sooner, and a client's own
+/// time limit ends a search with timeLimitExceeded and AD's text.
+#[tokio::test]
+async fn the_query_policy_sets_the_limits() {
+    let dc = start_with(ServerOptions {
+        policy: fake_dc::policy::QueryPolicy {
+            max_page_size: 7,
+            max_val_range: 100,
+            ..Default::default()
+        },
+        ..ServerOptions::default()
+    })
+    .await;
+    let mut ldap = svc(&dc).await;
+    let (e, res) = search(
+        &mut ldap,
+        DOMAIN,
+        Scope::Subtree,
+        "(objectClass=user)",
+        &["1.1"],
+    )
+    .await;
+    assert_eq!((e.len(), res.rc), (7, 4));
+    let (e, _) = search(
+        &mut ldap,
+        BIG_GROUP,
+        Scope::Base,
+        "(objectClass=*)",
+        &["member"],
+    )
+    .await;
+    let mut ranged: Vec<(&String, usize)> = e[0].attrs.iter().map(|(k, v)| (k, v.len())).collect();
+    ranged.sort();
+    assert_eq!(
+        ranged,
+        [
+            (&"member".to_string(), 0),
+            (&"member;range=0-99".to_string(), 100)
+        ]
+    );
     dc.shutdown().await;
 }
 

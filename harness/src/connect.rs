@@ -139,7 +139,7 @@ pub enum ConnectError {
         account: String,
     },
     /// The host name did not resolve.
-    #[error("{host}: cannot be reached: {source}")]
+    #[error("{host}: cannot be reached")]
     Unresolved {
         /// The host.
         host: String,
@@ -158,6 +158,18 @@ pub enum ConnectError {
         port: u16,
         /// Refused, timed out, reset, as the system put it.
         reason: String,
+    },
+    /// The DC took a request and sent no complete answer within the per-operation
+    /// timeout: stalled, dripping, or answering with a message ID nobody asked for.
+    #[error(
+        "{host}:{port}: no complete answer within the per-operation timeout; the DC is \
+         reachable but stalled or sent an answer this client cannot match to its request"
+    )]
+    NoAnswer {
+        /// The host.
+        host: String,
+        /// The port.
+        port: u16,
     },
     /// Neither host could be reached; each attempt in order.
     #[error("no domain controller could be reached: {}", join(.0))]
@@ -183,7 +195,7 @@ pub enum ConnectError {
         failure: BindFailure,
     },
     /// The connection broke in a way that is neither unreachable nor TLS.
-    #[error("{host}: LDAP error: {source}")]
+    #[error("{host}: LDAP error")]
     Ldap {
         /// The host.
         host: String,
@@ -209,6 +221,7 @@ impl ConnectError {
             self,
             ConnectError::Unresolved { .. }
                 | ConnectError::Unreachable { .. }
+                | ConnectError::NoAnswer { .. }
                 | ConnectError::NoHostReachable(_)
         )
     }
@@ -228,10 +241,9 @@ impl ConnectError {
     pub fn from_ldap(host: &str, port: u16, error: LdapError) -> Self {
         match error {
             LdapError::Io { source } => Self::from_io(host, port, source),
-            LdapError::Timeout { .. } => ConnectError::Unreachable {
+            LdapError::Timeout { .. } => ConnectError::NoAnswer {
                 host: host.to_owned(),
                 port,
-                reason: "timed out".into(),
             },
             LdapError::DNSName { source } => ConnectError::Tls {
                 host: host.to_owned(),

@@ -310,6 +310,15 @@ pub struct DeltaExtraction {
 pub(crate) struct Defects {
     /// Read no tombstones: deleted objects stay in the state.
     pub(crate) ignore_tombstones: bool,
+    /// Take the watermark after the searches instead of before: changes committed while
+    /// the run read are never read.
+    pub(crate) late_watermark: bool,
+    /// Read no container subtrees: objects below a renamed or moved OU keep their old DNs.
+    pub(crate) skip_container_reads: bool,
+    /// Keep only the first piece of a ranged `member` (AD's first 1,500 values).
+    pub(crate) skip_ranged_fetches: bool,
+    /// Resolve a member DN by its first RDN only, as if names were unique.
+    pub(crate) members_by_rdn: bool,
 }
 
 /// Runs a delta-capable extraction on a bound connection: see the module docs.
@@ -366,7 +375,7 @@ pub(crate) async fn extract_with(
         }
         _ => Some(Vec::new()),
     };
-    match (decided, tombstones) {
+    let extracted = match (decided, tombstones) {
         (Ok((state, since)), Some(tombstones)) => {
             let from = Continued {
                 state,
@@ -381,7 +390,15 @@ pub(crate) async fn extract_with(
             let reason = FullReason::DeletedObjectsHidden;
             full(ldap, members, request, scope, watermark, reason, stats).await
         }
+    };
+    let mut extracted = extracted?;
+    if defects.late_watermark {
+        let late = read::root_dse(ldap, request).await?;
+        if let (Some(state), Some(usn)) = (extracted.state.as_mut(), late.highest_usn) {
+            state.watermark.usn = usn;
+        }
     }
+    Ok(extracted)
 }
 
 /// What a delta run continues from.
@@ -425,7 +442,12 @@ async fn continue_from(
     )
     .await?;
     let mut refreshed = Vec::new();
-    for container in merge::containers_to_read(&changed, &domain) {
+    let containers = if request.defects.skip_container_reads {
+        Vec::new()
+    } else {
+        merge::containers_to_read(&changed, &domain)
+    };
+    for container in containers {
         stats.containers += 1;
         refreshed
             .extend(read::subtree(ldap, request, &container, &attrs, &mut warnings, stats).await?);

@@ -35,7 +35,7 @@
 //! escape normalisation is attempted). Everything is gathered into ordered maps so the
 //! snapshot is the same whatever order the DC returned entries in.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use ldap3::adapters::EntriesOnly;
@@ -49,6 +49,20 @@ use crate::guid::Guid;
 use crate::settings::ConnectorSettings;
 use crate::snapshot::{DirContact, DirGroup, DirUser, DirectorySnapshot, GroupKind};
 use crate::transform;
+
+mod entry;
+mod members;
+mod to_snapshot;
+
+pub use entry::RawEntry;
+use entry::{parse_range, texts};
+#[cfg(test)]
+use members::domain_of;
+use members::rdns;
+pub(crate) use members::{
+    base_entry, complete_range, evaluate_dynamic_lists, is_under, normalize_dn, resolve_members,
+};
+pub use to_snapshot::to_snapshot;
 
 /// AD refuses pages larger than this (MaxPageSize).
 pub const MAX_PAGE_SIZE: i32 = 1000;
@@ -85,7 +99,7 @@ const MAX_RANGE_STEPS: usize = 100_000;
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
     /// The connection dropped or an operation timed out.
-    #[error("extraction from {host} did not complete: {source}")]
+    #[error("extraction from {host} did not complete")]
     Connection {
         /// The host.
         host: String,
@@ -124,7 +138,7 @@ pub enum ExtractError {
         reason: String,
     },
     /// The Global Catalog could not be reached or bound.
-    #[error("Global Catalog: {0}")]
+    #[error("Global Catalog")]
     GlobalCatalog(#[source] ConnectError),
 }
 
@@ -318,6 +332,8 @@ pub struct ExtractRequest<'a> {
     pub page_size: i32,
     /// Bound on each operation (reset by every entry of a search).
     pub timeout: Duration,
+    /// None in the real stack; see `testing::planted`.
+    pub(crate) defects: crate::delta::Defects,
 }
 
 /// Runs the whole extraction on a bound connection.
@@ -413,7 +429,14 @@ pub(crate) async fn paged_search(
     let host = request.host;
     let size = request.page_size.clamp(1, MAX_PAGE_SIZE);
     let mut cookie = Vec::new();
+    // A server whose paging never ends sends entries again: each DN is remembered by a
+    // 64-bit hash (8 bytes an entry, not the DN's text), so a repeat fails the search.
+    let mut seen: HashSet<u64> = HashSet::new();
+    let mut page = 0usize;
     loop {
+        page += 1;
+        let mut in_page = 0usize;
+        let mut repeated: Option<String> = None;
         let mut page_controls: Vec<RawControl> = vec![PagedResults {
             size,
             cookie: std::mem::take(&mut cookie),
@@ -431,15 +454,27 @@ pub(crate) async fn paged_search(
             .await
             .map_err(|e| connection_error(request, e))?
         {
-            on_entry(
-                RawEntry::parse(entry.0).map_err(|reason| ExtractError::Malformed {
-                    host: host.to_owned(),
-                    reason,
-                })?,
-            );
+            let entry = RawEntry::parse(entry.0).map_err(|reason| ExtractError::Malformed {
+                host: host.to_owned(),
+                reason,
+            })?;
+            in_page += 1;
+            if !seen.insert(dn_hash(&entry.dn)) && repeated.is_none() {
+                repeated = Some(entry.dn.clone());
+            }
+            on_entry(entry);
         }
         let result = stream.finish().await;
         *pages += 1;
+        if let Some(dn) = repeated {
+            return Err(ExtractError::Malformed {
+                host: host.to_owned(),
+                reason: format!(
+                    "the paged search under '{base}' returned '{dn}' a second time (page \
+                     {page}): the server's paging does not end"
+                ),
+            });
+        }
         if result.rc != 0 {
             return Err(ExtractError::Search {
                 host: host.to_owned(),
@@ -464,7 +499,43 @@ pub(crate) async fn paged_search(
         if cookie.is_empty() {
             return Ok(());
         }
+        // AD fills every page but the last; a short page that promises more has lost
+        // entries (or the DC's MaxPageSize is below the page size asked for).
+        if in_page < size as usize {
+            return Err(ExtractError::Malformed {
+                host: host.to_owned(),
+                reason: format!(
+                    "page {page} under '{base}' held {in_page} entries of the {size} asked for \
+                     and promised more: entries are missing (if the DC's MaxPageSize is \
+                     below {size}, lower the page size to match)"
+                ),
+            });
+        }
+        if page >= MAX_PAGES {
+            return Err(ExtractError::Malformed {
+                host: host.to_owned(),
+                reason: format!(
+                    "the paged search under '{base}' did not end after {MAX_PAGES} pages"
+                ),
+            });
+        }
     }
+}
+
+/// Largest attribute value accepted. AD's largest values (photos, certificates) stay far
+/// below it; a server sending more is broken, and the run fails rather than hold it.
+pub(crate) const MAX_VALUE_BYTES: usize = 4 << 20;
+
+/// Most pages one paged search may take: 20 million entries at AD's page size, far past
+/// any forest, so only a server whose paging never ends meets it.
+const MAX_PAGES: usize = 20_000;
+
+/// A DN's identity for the repeat check: the hash of its normalized form.
+fn dn_hash(dn: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    normalize_dn(dn).hash(&mut h);
+    h.finish()
 }
 
 pub(crate) fn connection_error(request: &ExtractRequest<'_>, error: LdapError) -> ExtractError {
@@ -481,683 +552,6 @@ fn paged_cookie(value: &[u8]) -> Option<Vec<u8>> {
     let mut parts = tag.expect_constructed()?.into_iter();
     let _size = parts.next()?;
     parts.next()?.expect_primitive()
-}
-
-/// A search result entry: DN and attributes with raw values, read without panicking on
-/// whatever a peer sends (ldap3's `SearchEntry::construct` panics on malformed BER).
-#[derive(Debug, Clone, Default)]
-pub struct RawEntry {
-    /// The entry's DN.
-    pub dn: String,
-    /// Attribute descriptions (options such as `;range=0-1499` included) and values.
-    pub attrs: Vec<(String, Vec<Vec<u8>>)>,
-}
-
-impl RawEntry {
-    /// Reads a SearchResultEntry (`[APPLICATION 4] SEQUENCE { objectName, attributes }`).
-    pub fn parse(tag: StructureTag) -> Result<Self, String> {
-        let mut parts = tag
-            .match_id(4)
-            .and_then(StructureTag::expect_constructed)
-            .ok_or("not a search result entry")?
-            .into_iter();
-        let dn = parts
-            .next()
-            .and_then(StructureTag::expect_primitive)
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or("entry without a UTF-8 DN")?;
-        let list = parts
-            .next()
-            .and_then(StructureTag::expect_constructed)
-            .ok_or_else(|| format!("'{dn}': no attribute list"))?;
-        let mut attrs = Vec::with_capacity(list.len());
-        for attribute in list {
-            let mut pair = attribute
-                .expect_constructed()
-                .ok_or_else(|| format!("'{dn}': malformed attribute"))?
-                .into_iter();
-            let name = pair
-                .next()
-                .and_then(StructureTag::expect_primitive)
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .ok_or_else(|| format!("'{dn}': attribute without a name"))?;
-            let values = match pair.next().map(|set| set.payload) {
-                Some(PL::C(values)) => values
-                    .into_iter()
-                    .map(|value| match value.payload {
-                        PL::P(bytes) => Ok(bytes),
-                        PL::C(_) => Err(format!("'{dn}': {name}: constructed value")),
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-                _ => return Err(format!("'{dn}': {name}: no value set")),
-            };
-            attrs.push((name, values));
-        }
-        Ok(Self { dn, attrs })
-    }
-}
-
-fn text(values: &[Vec<u8>]) -> Option<String> {
-    values
-        .first()
-        .map(|value| String::from_utf8_lossy(value).into_owned())
-}
-
-fn texts(values: Vec<Vec<u8>>) -> Vec<String> {
-    values
-        .into_iter()
-        .map(|value| {
-            String::from_utf8(value)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-        })
-        .collect()
-}
-
-fn number(values: &[Vec<u8>]) -> Option<u32> {
-    // AD writes flags as signed 32-bit decimals (the sign bit of userAccountControl shows
-    // as a negative number), so read as i64 and keep the low 32 bits.
-    let text = std::str::from_utf8(values.first()?).ok()?;
-    text.trim().parse::<i64>().ok().map(|n| n as u32)
-}
-
-/// `member;range=1500-2999` → (1500, Some(2999)); `member;range=1500-*` → (1500, None).
-fn parse_range(options: &str) -> Option<(usize, Option<usize>)> {
-    let spec = options.split(';').find_map(|option| {
-        option
-            .strip_prefix("range=")
-            .or_else(|| option.strip_prefix("Range="))
-    })?;
-    let (low, high) = spec.split_once('-')?;
-    let low = low.trim().parse().ok()?;
-    let high = match high.trim() {
-        "*" => None,
-        high => Some(high.parse().ok()?),
-    };
-    Some((low, high))
-}
-
-impl Object {
-    /// Reads an entry into an object; the error says why an entry cannot be used.
-    pub fn from_entry(entry: RawEntry, additional: &[String]) -> Result<Self, String> {
-        let RawEntry { dn, attrs } = entry;
-        let mut object = Object {
-            dn,
-            guid: Guid([0; 16]),
-            kind: ObjectKind::Other,
-            cn: None,
-            display_name: None,
-            mail: None,
-            proxy_addresses: Vec::new(),
-            user_account_control: 0,
-            members: Vec::new(),
-            member_range_next: None,
-            primary_group_id: None,
-            group_rid: None,
-            domain_sid: None,
-            dl_filter: None,
-            dl_base: None,
-            attributes: BTreeMap::new(),
-            looked_up: false,
-        };
-        let mut guid = None;
-        let mut classes = Vec::new();
-        let mut token = None;
-        for (description, values) in attrs {
-            let (name, options) = description
-                .split_once(';')
-                .unwrap_or((description.as_str(), ""));
-            let lower = name.to_ascii_lowercase();
-            match lower.as_str() {
-                "objectguid" => {
-                    guid = values
-                        .first()
-                        .and_then(|value| <[u8; 16]>::try_from(value.as_slice()).ok())
-                        .map(Guid);
-                }
-                "objectclass" => classes = texts(values),
-                "cn" => object.cn = text(&values),
-                "displayname" => object.display_name = text(&values),
-                "mail" => object.mail = text(&values),
-                "proxyaddresses" => object.proxy_addresses = texts(values),
-                "useraccountcontrol" => {
-                    object.user_account_control = number(&values).unwrap_or(0);
-                }
-                "member" => {
-                    if let Some((low, high)) = parse_range(options) {
-                        if low != 0 {
-                            return Err(format!(
-                                "'{}': member range starts at {low}, not 0",
-                                object.dn
-                            ));
-                        }
-                        object.member_range_next = high.map(|high| high + 1);
-                    }
-                    object.members.extend(texts(values));
-                }
-                "primarygroupid" => object.primary_group_id = number(&values),
-                "primarygrouptoken" => token = number(&values),
-                "objectsid" => {
-                    if let Some(sid) = values.first() {
-                        // Revision, count, 6-byte authority, then 4-byte sub-authorities;
-                        // the last one is the RID, the rest names the domain.
-                        if sid.len() >= 12 && (sid.len() - 8) % 4 == 0 {
-                            let split = sid.len() - 4;
-                            object.domain_sid = Some(sid[2..split].to_vec());
-                            let rid: [u8; 4] =
-                                [sid[split], sid[split + 1], sid[split + 2], sid[split + 3]];
-                            object.group_rid = Some(u32::from_le_bytes(rid));
-                        }
-                    }
-                }
-                "msexchdynamicdlfilter" => object.dl_filter = text(&values),
-                "msexchdynamicdlbasedn" => object.dl_base = text(&values),
-                _ => {
-                    if let Some(configured) = additional
-                        .iter()
-                        .find(|configured| configured.eq_ignore_ascii_case(name))
-                    {
-                        let mut values = texts(values);
-                        values.sort();
-                        object.attributes.insert(configured.clone(), values);
-                    }
-                }
-            }
-        }
-        object.guid = guid.ok_or_else(|| format!("'{}' has no readable objectGUID", object.dn))?;
-        let has = |class: &str| classes.iter().any(|c| c.eq_ignore_ascii_case(class));
-        object.kind = if has("msExchDynamicDistributionList") {
-            ObjectKind::DynamicList
-        } else if has("group") {
-            ObjectKind::Group
-        } else if has("computer") {
-            ObjectKind::Other
-        } else if has("user") {
-            ObjectKind::User
-        } else if has("contact") {
-            ObjectKind::Contact
-        } else {
-            ObjectKind::Other
-        };
-        if object.kind == ObjectKind::Group {
-            object.group_rid = token.or(object.group_rid);
-        } else {
-            object.group_rid = None;
-        }
-        Ok(object)
-    }
-}
-
-/// Fetches the rest of a ranged `member` with base searches until a range ends in `*`.
-pub(crate) async fn complete_range(
-    ldap: &mut Ldap,
-    request: &ExtractRequest<'_>,
-    object: &mut Object,
-    stats: &mut ExtractStats,
-) -> Result<(), ExtractError> {
-    let mut steps = 0;
-    while let Some(next) = object.member_range_next {
-        steps += 1;
-        let range_error = |reason: String| ExtractError::Range {
-            host: request.host.to_owned(),
-            group: object.dn.clone(),
-            reason,
-        };
-        if steps > MAX_RANGE_STEPS {
-            return Err(range_error(format!("more than {MAX_RANGE_STEPS} steps")));
-        }
-        let attr = format!("member;range={next}-*");
-        let entry = base_entry(ldap, request, &object.dn, &[attr]).await?;
-        stats.ranged_fetches += 1;
-        let entry = match entry {
-            Ok(Some(entry)) => entry,
-            Ok(None) => return Err(range_error("the group is no longer readable".into())),
-            Err((rc, diagnostic)) => return Err(range_error(format!("result {rc}: {diagnostic}"))),
-        };
-        let chunk = entry.attrs.into_iter().find_map(|(description, values)| {
-            let (name, options) = description.split_once(';')?;
-            name.eq_ignore_ascii_case("member")
-                .then(|| parse_range(options).map(|range| (range, values)))
-                .flatten()
-        });
-        let Some(((low, high), values)) = chunk else {
-            return Err(range_error(format!(
-                "asked for {next}-* and got no member range"
-            )));
-        };
-        if low != next || high.is_some_and(|high| high < low) {
-            return Err(range_error(format!(
-                "asked for {next}-* and got {low}-{}",
-                high.map_or("*".into(), |h| h.to_string())
-            )));
-        }
-        object.members.extend(texts(values));
-        object.member_range_next = high.map(|high| high + 1);
-    }
-    Ok(())
-}
-
-/// A base search for one entry: `Ok(Ok(Some))` found, `Ok(Ok(None))` no entry, `Ok(Err)`
-/// an LDAP error result (the entry cannot be read), `Err` the connection failed.
-pub(crate) async fn base_entry(
-    ldap: &mut Ldap,
-    request: &ExtractRequest<'_>,
-    dn: &str,
-    attrs: &[String],
-) -> Result<Result<Option<RawEntry>, (u32, String)>, ExtractError> {
-    let mut stream = ldap
-        .with_timeout(request.timeout)
-        .streaming_search_with(
-            EntriesOnly::new(),
-            dn,
-            Scope::Base,
-            "(objectClass=*)",
-            attrs,
-        )
-        .await
-        .map_err(|e| connection_error(request, e))?;
-    let mut found = None;
-    while let Some(entry) = stream
-        .next()
-        .await
-        .map_err(|e| connection_error(request, e))?
-    {
-        found = Some(
-            RawEntry::parse(entry.0).map_err(|reason| ExtractError::Malformed {
-                host: request.host.to_owned(),
-                reason,
-            })?,
-        );
-    }
-    let result = stream.finish().await;
-    if result.rc != 0 {
-        return Ok(Err((
-            result.rc,
-            result.text.trim_end_matches(['\0', '\n']).to_owned(),
-        )));
-    }
-    Ok(Ok(found))
-}
-
-/// The form DNs are compared in (AD's DNs are case-insensitive).
-pub(crate) fn normalize_dn(dn: &str) -> String {
-    dn.trim().to_lowercase()
-}
-
-/// Splits a DN into RDNs at unescaped commas.
-fn rdns(dn: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut start = 0;
-    let mut escaped = false;
-    for (index, ch) in dn.char_indices() {
-        if escaped {
-            escaped = false;
-        } else if ch == '\\' {
-            escaped = true;
-        } else if ch == ',' {
-            parts.push(&dn[start..index]);
-            start = index + 1;
-        }
-    }
-    parts.push(&dn[start..]);
-    parts
-}
-
-/// The naming context of the domain a DN lies in: its trailing run of `DC=` RDNs.
-pub(crate) fn domain_of(dn: &str) -> String {
-    let parts = rdns(dn);
-    let first_dc = parts
-        .iter()
-        .rposition(|rdn| !rdn.trim().to_ascii_lowercase().starts_with("dc="))
-        .map_or(0, |last_other| last_other + 1);
-    normalize_dn(&parts[first_dc..].join(","))
-}
-
-/// Whether a normalized DN is `root` or lies below it.
-pub(crate) fn is_under(dn_normalized: &str, root_normalized: &str) -> bool {
-    dn_normalized == root_normalized
-        || dn_normalized
-            .strip_suffix(root_normalized)
-            .is_some_and(|head| head.ends_with(','))
-}
-
-/// Resolves the `member` values of `groups` to GUIDs, looking up the DNs that are not
-/// among the extraction's objects (see the module docs for which looked-up objects are
-/// synced). Fills `direct` and `member_identities` of each group resolved, including
-/// groups of other domains that the lookups add.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn resolve_members(
-    ldap: &mut Ldap,
-    mut source: MemberSource<'_>,
-    request: &ExtractRequest<'_>,
-    attrs: &[String],
-    extraction: &mut Extraction,
-    groups: Vec<Guid>,
-    warnings: &mut BTreeSet<String>,
-    stats: &mut ExtractStats,
-) -> Result<(), ExtractError> {
-    let root = normalize_dn(request.root_dn);
-    let root_domain = domain_of(request.root_dn);
-    let mut by_dn: HashMap<String, Guid> = extraction
-        .objects
-        .values()
-        .map(|object| (normalize_dn(&object.dn), object.guid))
-        .collect();
-    // DNs already looked up: what they resolved to (None: unreadable or not synced) and
-    // whose objectGUID they carry (None: unreadable).
-    let mut looked_up: HashMap<String, (Option<Guid>, Option<Guid>)> = HashMap::new();
-    let mut pending = groups;
-
-    while let Some(group_guid) = pending.pop() {
-        let Some(group) = extraction.objects.get(&group_guid) else {
-            continue;
-        };
-        let group_dn = group.dn.clone();
-        let member_dns = group.members.clone();
-        let mut resolved = BTreeSet::new();
-        let mut identities = BTreeSet::new();
-        for member in member_dns {
-            let key = normalize_dn(&member);
-            if let Some(guid) = by_dn.get(&key) {
-                resolved.insert(*guid);
-                identities.insert(*guid);
-                continue;
-            }
-            if let Some((outcome, identity)) = looked_up.get(&key) {
-                resolved.extend(*outcome);
-                identities.extend(*identity);
-                continue;
-            }
-            let found = match &mut source {
-                MemberSource::SameConnection => {
-                    stats.lookups += 1;
-                    base_entry(ldap, request, &member, attrs).await?
-                }
-                MemberSource::GlobalCatalog(gc) => {
-                    stats.gc_lookups += 1;
-                    base_entry(gc.ldap().await?, request, &member, attrs).await?
-                }
-            };
-            let outcome = match found {
-                Ok(Some(entry)) => match Object::from_entry(entry, request.additional_attributes) {
-                    Ok(mut object) => {
-                        let identity = Some(object.guid);
-                        let same_domain = domain_of(&object.dn) == root_domain;
-                        let mail_enabled = object.addresses().is_some()
-                            || matches!(object.kind, ObjectKind::Group | ObjectKind::DynamicList);
-                        if same_domain || !matches!(source, MemberSource::GlobalCatalog(_)) {
-                            // In the root DN's domain (or no GC): membership facts only.
-                            if mail_enabled && !is_under(&normalize_dn(&object.dn), &root) {
-                                warnings.insert(format!(
-                                    "{}: member '{}' of '{group_dn}' is outside the root DN '{}'; not synced",
-                                    request.host, object.dn, request.root_dn
-                                ));
-                            }
-                            (None, identity)
-                        } else {
-                            object.looked_up = true;
-                            if let MemberSource::GlobalCatalog(gc) = &mut source {
-                                complete_range(gc.ldap().await?, request, &mut object, stats)
-                                    .await?;
-                            }
-                            let guid = object.guid;
-                            by_dn.insert(normalize_dn(&object.dn), guid);
-                            if object.kind == ObjectKind::Group {
-                                pending.push(guid);
-                            }
-                            extraction.objects.entry(guid).or_insert(object);
-                            (Some(guid), identity)
-                        }
-                    }
-                    Err(reason) => {
-                        stats.skipped_members += 1;
-                        warnings.insert(format!(
-                            "{}: member '{member}' of '{group_dn}' skipped: {reason}",
-                            request.host
-                        ));
-                        (None, None)
-                    }
-                },
-                Ok(None) | Err(_) => {
-                    let why = match &found {
-                        Err((rc, diagnostic)) => format!("result {rc}: {}", first_line(diagnostic)),
-                        _ => "not visible to the service account".into(),
-                    };
-                    stats.skipped_members += 1;
-                    warnings.insert(format!(
-                        "{}: member '{member}' of '{group_dn}' cannot be read ({why}); skipped",
-                        request.host
-                    ));
-                    (None, None)
-                }
-            };
-            resolved.extend(outcome.0);
-            identities.extend(outcome.1);
-            looked_up.insert(key, outcome);
-        }
-        extraction.direct.insert(group_guid, resolved);
-        extraction.member_identities.insert(group_guid, identities);
-    }
-    Ok(())
-}
-
-pub(crate) fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or("").trim_end_matches('\0')
-}
-
-/// Evaluates each dynamic list's stored filter under its base DN.
-///
-/// A list whose filter the client cannot parse, or whose base the DC refuses, gets no
-/// members and a warning (one broken list must not stop the account's sync); a dropped
-/// connection or timeout still fails the whole extraction.
-pub(crate) async fn evaluate_dynamic_lists(
-    ldap: &mut Ldap,
-    request: &ExtractRequest<'_>,
-    extraction: &mut Extraction,
-    warnings: &mut BTreeSet<String>,
-    stats: &mut ExtractStats,
-) -> Result<(), ExtractError> {
-    let lists: Vec<(Guid, String, Option<String>, Option<String>)> = extraction
-        .objects
-        .values()
-        .filter(|object| object.kind == ObjectKind::DynamicList)
-        .map(|object| {
-            (
-                object.guid,
-                object.dn.clone(),
-                object.dl_filter.clone(),
-                object.dl_base.clone(),
-            )
-        })
-        .collect();
-    let guid_only = ["objectGUID".to_owned()];
-    for (guid, dn, filter, base) in lists {
-        stats.dynamic_lists += 1;
-        let Some(filter) = filter else {
-            warnings.insert(format!(
-                "{}: dynamic list '{dn}' has no msExchDynamicDLFilter; it has no members",
-                request.host
-            ));
-            extraction.direct.insert(guid, BTreeSet::new());
-            continue;
-        };
-        let base = base.unwrap_or_else(|| request.root_dn.to_owned());
-        let mut found = Vec::new();
-        let mut pages = 0;
-        let outcome = paged_search(
-            ldap,
-            request,
-            &base,
-            &filter,
-            &guid_only,
-            &[],
-            &mut pages,
-            |entry| found.push(entry),
-        )
-        .await;
-        let members = match outcome {
-            Ok(()) => found
-                .into_iter()
-                .filter_map(|entry| {
-                    entry.attrs.into_iter().find_map(|(name, values)| {
-                        name.eq_ignore_ascii_case("objectGUID")
-                            .then(|| {
-                                values
-                                    .first()
-                                    .and_then(|v| <[u8; 16]>::try_from(v.as_slice()).ok())
-                            })
-                            .flatten()
-                            .map(Guid)
-                    })
-                })
-                .collect(),
-            Err(ExtractError::Search { rc, diagnostic, .. }) => {
-                warnings.insert(format!(
-                    "{}: dynamic list '{dn}': search under '{base}' failed with result {rc} ({}); it has no members",
-                    request.host,
-                    first_line(&diagnostic)
-                ));
-                BTreeSet::new()
-            }
-            Err(ExtractError::Connection {
-                source: ConnectError::Ldap { ref source, .. },
-                ..
-            }) if matches!(**source, LdapError::FilterParsing) => {
-                warnings.insert(format!(
-                    "{}: dynamic list '{dn}': filter '{filter}' cannot be parsed; it has no members",
-                    request.host
-                ));
-                BTreeSet::new()
-            }
-            Err(other) => return Err(other),
-        };
-        extraction.direct.insert(guid, members);
-    }
-    Ok(())
-}
-
-/// Turns a complete extraction into the snapshot the apply stage reads (SPEC
-/// "Transform"), plus warnings about objects that could not be used.
-///
-/// - Users and contacts need a primary address ([`transform::addresses`]); a user or
-///   contact with `mail`/`proxyAddresses` values but no usable primary is reported.
-/// - Groups and dynamic lists are all listed, members expanded by
-///   [`transform::group_closure`]; one with no mail-enabled member is not a cloud group,
-///   which the apply stage decides.
-/// - A group's name is its `displayName`, else its `cn`, else the first RDN's value.
-/// - Primary-group members: users whose `primaryGroupID` equals a group's RID in the
-///   same domain (RIDs repeat across the domains of a forest).
-pub fn to_snapshot(extraction: Extraction) -> (DirectorySnapshot, Vec<String>) {
-    let Extraction {
-        objects, direct, ..
-    } = extraction;
-    let mut snapshot = DirectorySnapshot::default();
-    let mut warnings = Vec::new();
-    let mut membership = transform::Membership {
-        direct,
-        ..transform::Membership::default()
-    };
-    let mut primary_groups: HashMap<(&[u8], u32), Guid> = HashMap::new();
-    for object in objects.values() {
-        if object.kind == ObjectKind::Group {
-            membership.direct.entry(object.guid).or_default();
-            if let (Some(domain), Some(rid)) = (&object.domain_sid, object.group_rid) {
-                primary_groups.insert((domain.as_slice(), rid), object.guid);
-            }
-        }
-    }
-    for object in objects.values() {
-        match object.kind {
-            ObjectKind::User => {
-                if let (Some(domain), Some(rid)) = (&object.domain_sid, object.primary_group_id) {
-                    if let Some(group) = primary_groups.get(&(domain.as_slice(), rid)) {
-                        membership
-                            .primary
-                            .entry(*group)
-                            .or_default()
-                            .insert(object.guid);
-                    }
-                }
-                let Some((primary, aliases)) = object.addresses() else {
-                    if object.mail.is_some() || !object.proxy_addresses.is_empty() {
-                        warnings.push(format!(
-                            "user '{}' has no usable primary address; not synced",
-                            object.dn
-                        ));
-                    }
-                    continue;
-                };
-                membership.mail_enabled.insert(object.guid);
-                snapshot.users.insert(
-                    object.guid,
-                    DirUser {
-                        guid: object.guid,
-                        dn: object.dn.clone(),
-                        primary,
-                        aliases,
-                        disabled: transform::is_disabled(object.user_account_control),
-                        attributes: object.attributes.clone(),
-                    },
-                );
-            }
-            ObjectKind::Contact => {
-                let Some((primary, aliases)) = object.addresses() else {
-                    if object.mail.is_some() || !object.proxy_addresses.is_empty() {
-                        warnings.push(format!(
-                            "contact '{}' has no usable primary address; not synced",
-                            object.dn
-                        ));
-                    }
-                    continue;
-                };
-                membership.mail_enabled.insert(object.guid);
-                snapshot.contacts.insert(
-                    object.guid,
-                    DirContact {
-                        guid: object.guid,
-                        dn: object.dn.clone(),
-                        name: display_name(object),
-                        primary,
-                        aliases,
-                    },
-                );
-            }
-            ObjectKind::Group | ObjectKind::DynamicList | ObjectKind::Other => {}
-        }
-    }
-    let mut closure = transform::group_closure(&membership);
-    drop(membership);
-    for object in objects.values() {
-        let kind = match object.kind {
-            ObjectKind::Group => GroupKind::Group,
-            ObjectKind::DynamicList => GroupKind::DynamicList,
-            _ => continue,
-        };
-        snapshot.groups.insert(
-            object.guid,
-            DirGroup {
-                guid: object.guid,
-                dn: object.dn.clone(),
-                name: display_name(object),
-                kind,
-                address: object.addresses().map(|(primary, _)| primary),
-                members: closure.remove(&object.guid).unwrap_or_default(),
-            },
-        );
-    }
-    (snapshot, warnings)
-}
-
-fn display_name(object: &Object) -> String {
-    object
-        .display_name
-        .clone()
-        .or_else(|| object.cn.clone())
-        .unwrap_or_else(|| {
-            rdns(&object.dn)
-                .first()
-                .and_then(|rdn| rdn.split_once('='))
-                .map_or_else(|| object.dn.clone(), |(_, value)| value.to_owned())
-        })
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ pub enum ResolveError {
         port: u16,
     },
     /// DNS answered with an error.
-    #[error("cannot resolve {host}:{port}: {source}; check the host name and the DNS servers")]
+    #[error("cannot resolve {host}:{port}; check the host name and the DNS servers")]
     Dns {
         /// The host name asked for.
         host: String,

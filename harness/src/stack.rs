@@ -110,7 +110,7 @@ pub struct DeltaSyncOutcome {
 #[derive(Clone, Copy)]
 enum Mode<'a> {
     /// Everything, every time.
-    Full,
+    Full(delta::Defects),
     /// Delta-capable, continuing from this state.
     Delta(Option<&'a DeltaState>, delta::Defects),
 }
@@ -122,7 +122,17 @@ pub async fn run_sync(
     settings: &AccountSettings,
     account: &Account,
 ) -> SyncOutcome {
-    run(env, connector, settings, account, Mode::Full)
+    run_sync_with(env, connector, settings, account, delta::Defects::default()).await
+}
+
+pub(crate) async fn run_sync_with(
+    env: &SyncEnvironment,
+    connector: &ConnectorSettings,
+    settings: &AccountSettings,
+    account: &Account,
+    defects: delta::Defects,
+) -> SyncOutcome {
+    run(env, connector, settings, account, Mode::Full(defects))
         .await
         .sync
 }
@@ -249,6 +259,9 @@ async fn run(
         additional_attributes: &settings.additional_attributes,
         page_size: env.page_size,
         timeout: env.timeout,
+        defects: match mode {
+            Mode::Full(defects) | Mode::Delta(_, defects) => defects,
+        },
     };
     let source = match env.method {
         SyncMethod::DirectoryConnector => MemberSource::SameConnection,
@@ -261,7 +274,7 @@ async fn run(
         }
     };
     let extracted = match mode {
-        Mode::Full => extract::extract(&mut connection.ldap, source, &request, &mut stats)
+        Mode::Full(_) => extract::extract(&mut connection.ldap, source, &request, &mut stats)
             .await
             .map(|extraction| (extraction, None)),
         Mode::Delta(state, defects) => {

@@ -145,3 +145,14 @@ fn filter_selects_by_name_and_an_empty_selection_is_an_error() {
     assert!(!ok);
     assert!(out.contains("no scenario files found"), "{out}");
 }
+
+#[test]
+fn zero_jobs_is_refused_by_name() {
+    let sb = Sandbox::new("jobs", SCENARIO);
+    let (ok, out) = sb.run(&["--jobs", "0"]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("--jobs") && out.contains("must be at least 1"),
+        "{out}"
+    );
+}

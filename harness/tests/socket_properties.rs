@@ -2,7 +2,9 @@
 //! in-process fake-dc serving a generated directory (`harness::testing::dc`), changed
 //! between syncs by generated mutations. The diff properties (`diff_properties.rs`)
 //! prove `plan`/`apply` on snapshots; these prove the same promises survive the
-//! network half: extraction, paging, ranged retrieval, member lookups, the transform.
+//! network half: extraction, paging, member lookups, the transform. They hold the stack
+//! only to itself; `model_properties.rs` holds its extraction to the model, with groups
+//! past one ranged piece of `member`.
 //!
 //! - a second sync straight after a sync changes nothing;
 //! - a user created by hand is never deleted by a sync;

@@ -260,12 +260,15 @@ fn fixture_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
+/// Checks fixtures; the report (verdicts and each problem under its file) goes to
+/// standard output in one stream, so it reads in order when redirected. Exit 1 when a
+/// fixture has problems, 2 when the files cannot be listed.
 fn check(paths: &[PathBuf]) -> ExitCode {
     let files = match fixture_files(paths) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(2);
         }
     };
     let mut failed = 0;
@@ -284,7 +287,7 @@ fn check(paths: &[PathBuf]) -> ExitCode {
                 let problems = e.problems();
                 println!("FAIL  {} ({} problems)", file.display(), problems.len());
                 for p in problems {
-                    eprintln!("{p}");
+                    println!("{p}");
                 }
             }
         }

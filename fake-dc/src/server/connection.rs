@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::codec::{CodecError, LdapServerCodec, Request, RequestOp};
 use super::errors::NOTICE_OF_DISCONNECTION;
+use super::send::{self, Sent};
 use super::session::{After, Reply, Session};
 use crate::directory::Scope;
 
@@ -245,37 +246,12 @@ pub(crate) async fn serve(conn: Conn, mut session: Session, cancel: Cancellation
                 None => return,
             }
         };
+        let after = reply.after;
         let faults = session.host.faults();
-        if let Some(delay) = faults.latency {
-            tokio::select! {
-                _ = cancel.cancelled() => break,
-                _ = tokio::time::sleep(delay) => {}
-            }
-        }
-        let mut dropped = false;
-        for msg in reply.messages {
-            if matches!(msg.op, LdapOp::SearchResultEntry(_)) {
-                if let Some(limit) = faults.drop_after_entries {
-                    if session.entries_sent >= limit {
-                        dropped = true;
-                        break;
-                    }
-                }
-                session.entries_sent += 1;
-            }
-            match tokio::time::timeout(idle, framed.feed(msg)).await {
-                Ok(Ok(())) => {}
-                _ => return,
-            }
-        }
-        if !matches!(tokio::time::timeout(idle, framed.flush()).await, Ok(Ok(()))) {
-            return;
-        }
-        if dropped {
-            tracing::info!(peer = %session.peer, sent = session.entries_sent, "fault: dropping connection after entries");
+        if send::send(&mut framed, &mut session, reply, &faults, &cancel).await == Sent::Close {
             break;
         }
-        match reply.after {
+        match after {
             After::Continue => {}
             After::Close => break,
             After::StartTls => {

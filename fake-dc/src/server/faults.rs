@@ -23,7 +23,42 @@ pub enum Fault {
     /// TLS handshakes (LDAPS, GC over TLS, StartTLS) fail: the server sends a fatal
     /// `handshake_failure` alert and closes.
     TlsHandshakeFailure,
+    /// Protocol faults: the DC answers, but breaks LDAP inside the answer.
+    Protocol(ProtocolFault),
 }
+
+/// Ways a DC can break the protocol in the middle of an answer, for testing how a sync
+/// engine survives a misbehaving server (not just an absent one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtocolFault {
+    /// After this many search entries on a connection, 64 bytes that are not BER are sent
+    /// where the next message belongs; the answer then goes on.
+    GarbageAfterEntries(u64),
+    /// After this many search entries on a connection, the first half of the next message
+    /// is sent and the connection closes.
+    TruncateAfterEntries(u64),
+    /// Search responses carry a message ID the client never sent.
+    WrongMessageId,
+    /// The first entry of every search answer carries a 10 MB `description` value.
+    HugeValue,
+    /// Paged searches never end: past the last entry the first entries come again, always
+    /// with a cookie.
+    EndlessPaging,
+    /// Ranged retrieval never ends: every request for `member;range=L-*` past the first
+    /// chunk is answered with the same `member;range=1500-2999`.
+    EndlessRange,
+    /// Every search but the rootDSE answers referral (10) pointing at this same host and
+    /// base.
+    SelfReferral,
+    /// Every response is written one byte per second.
+    SlowDrip,
+    /// Each page of a paged search is missing every other entry, and still says more are
+    /// to come (success, with a cookie).
+    MissingEntries,
+}
+
+/// How large [`ProtocolFault::HugeValue`]'s value is: AD's whole MaxReceiveBuffer.
+pub const HUGE_VALUE_BYTES: usize = 10 * 1024 * 1024;
 
 /// The faults active on one host.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -42,6 +77,24 @@ pub struct FaultSet {
     pub unavailable: bool,
     /// Fail TLS handshakes.
     pub tls_failure: bool,
+    /// Garbage after this many entries.
+    pub garbage_after_entries: Option<u64>,
+    /// A cut message, then close, after this many entries.
+    pub truncate_after_entries: Option<u64>,
+    /// Wrong message IDs on search responses.
+    pub wrong_message_id: bool,
+    /// A 10 MB value in the first entry of each answer.
+    pub huge_value: bool,
+    /// Paged searches never end.
+    pub endless_paging: bool,
+    /// Ranged retrieval never ends.
+    pub endless_range: bool,
+    /// Searches answer a referral to themselves.
+    pub self_referral: bool,
+    /// One byte per second.
+    pub slow_drip: bool,
+    /// Pages miss every other entry.
+    pub missing_entries: bool,
 }
 
 impl FaultSet {
@@ -55,6 +108,17 @@ impl FaultSet {
             Fault::Busy => self.busy = true,
             Fault::Unavailable => self.unavailable = true,
             Fault::TlsHandshakeFailure => self.tls_failure = true,
+            Fault::Protocol(p) => match p {
+                ProtocolFault::GarbageAfterEntries(n) => self.garbage_after_entries = Some(n),
+                ProtocolFault::TruncateAfterEntries(n) => self.truncate_after_entries = Some(n),
+                ProtocolFault::WrongMessageId => self.wrong_message_id = true,
+                ProtocolFault::HugeValue => self.huge_value = true,
+                ProtocolFault::EndlessPaging => self.endless_paging = true,
+                ProtocolFault::EndlessRange => self.endless_range = true,
+                ProtocolFault::SelfReferral => self.self_referral = true,
+                ProtocolFault::SlowDrip => self.slow_drip = true,
+                ProtocolFault::MissingEntries => self.missing_entries = true,
+            },
         }
     }
 }

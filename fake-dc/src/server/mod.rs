@@ -12,6 +12,7 @@
 //! - `codec.rs`: frames and decodes requests (search filters as bytes);
 //! - `bind.rs`, `search.rs` (+ `paging.rs`, `ranged.rs`, `rootdse.rs`), `write.rs`,
 //!   `extended.rs`: one operation each;
+//! - `send.rs`: writing a reply, with the faults that act on the wire;
 //! - `errors.rs`: result codes with AD's diagnostic texts; `faults.rs`: misbehaviour.
 //!
 //! Invariants: only `listener.rs` and `connection.rs` touch sockets; the directory lock is
@@ -30,6 +31,7 @@ mod paging;
 mod ranged;
 mod rootdse;
 mod search;
+mod send;
 mod session;
 mod write;
 
@@ -41,7 +43,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use faults::{Fault, FaultSet};
+pub use faults::{Fault, FaultSet, ProtocolFault};
 pub use ranged::MAX_VAL_RANGE;
 pub use search::MAX_PAGE_SIZE;
 
@@ -156,8 +158,8 @@ pub enum ServerError {
     /// No host was configured.
     #[error("no DC host configured; add one with FakeDcBuilder::host")]
     NoHosts,
-    /// A listener address could not be bound.
-    #[error("cannot listen on {addr} for {host}: {source}")]
+    /// A listener address could not be bound. The cause follows as the error's source.
+    #[error("cannot listen on {addr} for {host}{}", bind_hint(addr, source))]
     Bind {
         /// The host whose listener failed.
         host: String,
@@ -169,6 +171,20 @@ pub enum ServerError {
     /// The certificate or TLS configuration could not be made.
     #[error(transparent)]
     Tls(#[from] TlsError),
+}
+
+/// What to do about a listener that cannot be bound, where there is something to say.
+fn bind_hint(addr: &SocketAddr, source: &std::io::Error) -> &'static str {
+    match source.kind() {
+        std::io::ErrorKind::PermissionDenied if addr.port() < 1024 => {
+            " (ports below 1024 need root: choose others, e.g. `fake-dc serve --ldap \
+             127.0.0.1:3389 --ldaps 127.0.0.1:3636`, or port 0 for a free one)"
+        }
+        std::io::ErrorKind::AddrInUse => {
+            " (another program listens there: choose another port, or 0 for a free one)"
+        }
+        _ => "",
+    }
 }
 
 /// State every connection shares.

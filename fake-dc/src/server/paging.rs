@@ -66,6 +66,8 @@ pub struct PagedSearch {
     pub pages: u32,
     /// Entries sent so far (for the request's size limit).
     pub sent: usize,
+    /// The first matches again, served past the end under the `EndlessPaging` fault.
+    pub replay: Vec<EntryId>,
 }
 
 /// A connection's paged searches.
@@ -169,6 +171,7 @@ mod tests {
             references: vec![],
             pages: 1,
             sent: 0,
+            replay: vec![],
         };
         let cookie = a.keep(s());
         assert_eq!(b.take(&cookie, 1).unwrap_err(), CookieError::Unknown);

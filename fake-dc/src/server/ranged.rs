@@ -122,6 +122,8 @@ pub struct Render<'a> {
     pub types_only: bool,
     /// MaxValRange of the query policy.
     pub max_val_range: usize,
+    /// The `EndlessRange` fault: every later chunk is the second one again, never `…-*`.
+    pub endless_range: bool,
 }
 
 /// The name to return: the stored spelling, else the schema's, else as asked.
@@ -206,6 +208,14 @@ impl Render<'_> {
             }
             let values = dir.values(id, &r.name);
             let n = values.len();
+            let max = self.max_val_range.max(1);
+            if self.endless_range && lo >= max && n > max {
+                let end = (2 * max - 1).min(n - 1);
+                let canonical = canonical_name(dir, id, &r.name);
+                let name = format!("{canonical};range={max}-{}", 2 * max - 1);
+                self.push(&mut out, name, values[max..=end].to_vec());
+                continue;
+            }
             if lo >= n || hi.is_some_and(|h| h < lo) {
                 continue;
             }

@@ -138,6 +138,11 @@ fn run(
     let Some(identity) = session.identity else {
         return Err(LdapError::needs_bind());
     };
+    let faults = session.host.faults();
+    if faults.self_referral {
+        tracing::info!(peer = %session.peer, "fault: referral to this same host");
+        return Err(LdapError::referral(&session.host.name, base));
+    }
     Directory::validate_filter(&req.filter).map_err(|_| {
         LdapError::new(
             LdapResultCode::OperationsError,
@@ -170,6 +175,7 @@ fn run(
         base_scope: req.scope == Scope::Base,
         types_only: req.types_only,
         max_val_range: policy.max_val_range,
+        endless_range: faults.endless_range,
     };
     let entry = |id: EntryId| -> LdapMsg {
         let mut attributes = render.attributes(&dir, id);
@@ -251,15 +257,22 @@ fn run(
     // Paged (RFC 2696).
     let fingerprint = Paging::fingerprint(req);
     let mut state = if page.cookie.is_empty() {
+        let ids = match matches() {
+            Ok(ids) => ids,
+            Err(why) => return stopped(msgid, why),
+        };
+        let replay = if faults.endless_paging {
+            ids.iter().take(policy.max_page_size).copied().collect()
+        } else {
+            Vec::new()
+        };
         PagedSearch {
             fingerprint,
-            remaining: match matches() {
-                Ok(ids) => ids.into(),
-                Err(why) => return stopped(msgid, why),
-            },
+            remaining: ids.into(),
             references: plan.references.clone(),
             pages: 0,
             sent: 0,
+            replay,
         }
     } else {
         match session.paging.take(&page.cookie, fingerprint) {
@@ -299,7 +312,7 @@ fn run(
         ));
     }
     state.pages += 1;
-    if session.host.faults().drop_on_page == Some(state.pages) {
+    if faults.drop_on_page == Some(state.pages) {
         tracing::info!(peer = %session.peer, page = state.pages, "fault: dropping connection on page");
         return Ok(Reply::close());
     }
@@ -307,6 +320,8 @@ fn run(
     let mut messages = Vec::with_capacity(page_size + 4);
     let mut code = LdapResultCode::Success;
     let mut taken = 0;
+    // `EndlessPaging` starts over at most once a page, so an all-unreadable replay ends.
+    let mut refilled = false;
     while taken < page_size {
         if req.size_limit > 0 && state.sent >= req.size_limit as usize {
             code = LdapResultCode::SizeLimitExceeded;
@@ -317,6 +332,12 @@ fn run(
             break;
         }
         let Some(id) = state.remaining.pop_front() else {
+            if faults.endless_paging && !refilled && !state.replay.is_empty() {
+                tracing::info!(peer = %session.peer, page = state.pages, "fault: the paged search starts over");
+                state.remaining = state.replay.iter().copied().collect();
+                refilled = true;
+                continue;
+            }
             break;
         };
         // Entries deleted, or made unreadable, since the first page are skipped.
@@ -326,9 +347,19 @@ fn run(
         messages.push(entry(id));
         taken += 1;
         state.sent += 1;
+        if faults.missing_entries {
+            // The next match is silently left out of the page.
+            state.remaining.pop_front();
+        }
+    }
+    if faults.endless_paging && state.remaining.is_empty() {
+        state.remaining = state.replay.iter().copied().collect();
     }
     let entries = messages.len();
-    if state.remaining.is_empty() || code != LdapResultCode::Success {
+    // `MissingEntries` promises more once past the end, so the short page it made is one
+    // a careful client can notice.
+    let promise_more = faults.missing_entries && taken > 0;
+    if (state.remaining.is_empty() && !promise_more) || code != LdapResultCode::Success {
         if code == LdapResultCode::Success {
             messages.extend(reference(&state.references));
         }

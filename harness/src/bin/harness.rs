@@ -36,8 +36,8 @@ enum Command {
         /// Write each transcript as the reviewed snapshot.
         #[arg(long)]
         accept: bool,
-        /// Scenarios run at once.
-        #[arg(long, default_value_t = 4)]
+        /// Scenarios run at once (at least 1).
+        #[arg(long, default_value_t = 4, value_parser = at_least_one)]
         jobs: usize,
         #[command(flatten)]
         engine: EngineArgs,
@@ -263,4 +263,13 @@ async fn show(path: PathBuf) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `--jobs 0` would run nothing; say so instead of quietly running one at a time.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }

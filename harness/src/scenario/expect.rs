@@ -1,7 +1,4 @@
-//! Expectations checked against the cloud account and the last run, and the readable
-//! renderings of both for the transcript.
-
-use std::fmt::Write as _;
+//! Expectations checked against the cloud account and the last run.
 
 use super::model::{Expectation, ExtractionKind, RunOutcome};
 use crate::account::{Account, Origin};
@@ -9,12 +6,6 @@ use crate::address::Address;
 use crate::delta::ExtractionMode;
 use crate::engine::SyncResponse;
 use crate::report::{Report, TlsOutcome};
-
-/// Most account lines a transcript shows; a 100,000-user account is summarised.
-const MAX_ACCOUNT_LINES: usize = 400;
-
-/// Most change lines a transcript shows per run.
-const MAX_CHANGE_LINES: usize = 200;
 
 /// Checks an expectation; returns one message per mismatch. `engine` decides whether
 /// engine-worded details (`error-contains`) are held to.
@@ -108,12 +99,16 @@ pub fn check(
             }
         }
         let Some(group) = group else {
-            if want.members.is_some() || !want.includes.is_empty() {
+            if want.members.is_some()
+                || want.member_count.is_some()
+                || want.includes.is_some()
+                || want.excludes.is_some()
+            {
                 problems.push(format!("group {name}: not in the account"));
             }
             continue;
         };
-        if let Some(n) = want.members {
+        if let Some(n) = want.member_count {
             if n != group.members.len() {
                 problems.push(format!(
                     "group {name}: expected {n} members, found {}",
@@ -121,12 +116,40 @@ pub fn check(
                 ));
             }
         }
-        for m in &want.includes {
+        if let Some(members) = &want.members {
+            let mut missing = Vec::new();
+            let mut wanted = std::collections::BTreeSet::new();
+            for m in members {
+                match Address::parse(m) {
+                    Ok(a) => {
+                        if !group.members.contains(&a) {
+                            missing.push(m.as_str());
+                        }
+                        wanted.insert(a);
+                    }
+                    Err(_) => missing.push(m.as_str()),
+                }
+            }
+            let extra: Vec<String> = group
+                .members
+                .iter()
+                .filter(|a| !wanted.contains(*a))
+                .map(ToString::to_string)
+                .collect();
+            if !missing.is_empty() || !extra.is_empty() {
+                problems.push(format!(
+                    "group {name}: expected exactly the {} members given; missing {missing:?}, \
+                     not expected {extra:?}",
+                    members.len()
+                ));
+            }
+        }
+        for m in want.includes.iter().flatten() {
             if !Address::parse(m).is_ok_and(|a| group.members.contains(&a)) {
                 problems.push(format!("group {name}: expected member {m}"));
             }
         }
-        for m in &want.excludes {
+        for m in want.excludes.iter().flatten() {
             if Address::parse(m).is_ok_and(|a| group.members.contains(&a)) {
                 problems.push(format!("group {name}: {m} should not be a member"));
             }
@@ -266,81 +289,4 @@ pub fn tls_kind(tls: &TlsOutcome) -> &'static str {
         TlsOutcome::Relaxed => "relaxed",
         TlsOutcome::Failed { .. } => "failed",
     }
-}
-
-/// The report, with a long change list cut (the counts still cover everything).
-pub fn render_report(report: &Report) -> String {
-    if report.changes.len() <= MAX_CHANGE_LINES {
-        return report.to_text();
-    }
-    let mut cut = report.clone();
-    let hidden = cut.changes.len() - MAX_CHANGE_LINES;
-    cut.changes.truncate(MAX_CHANGE_LINES);
-    let mut text = cut.to_text();
-    let _ = writeln!(text, "  … {hidden} more changes not shown");
-    text
-}
-
-/// The account, one line per object, stable order; summarised when large.
-pub fn render_account(account: &Account) -> String {
-    let mut lines = Vec::new();
-    for u in account.users.values() {
-        let origin = match u.origin {
-            Origin::Manual => "manual",
-            Origin::DirectoryGenerated { .. } => "directory generated",
-        };
-        let mut line = format!("user {} ({origin})", u.address);
-        if u.disabled {
-            line.push_str(" disabled");
-        }
-        if !u.aliases.is_empty() {
-            let a: Vec<String> = u.aliases.iter().map(ToString::to_string).collect();
-            let _ = write!(line, " aliases [{}]", a.join(", "));
-        }
-        for (k, v) in &u.attributes {
-            let _ = write!(line, " {k}={}", v.join("|"));
-        }
-        lines.push(line);
-    }
-    for g in account.groups.values() {
-        let members: Vec<String> = g.members.iter().map(ToString::to_string).collect();
-        let addr = g
-            .address
-            .as_ref()
-            .map(|a| format!(" <{a}>"))
-            .unwrap_or_default();
-        if members.len() > 20 {
-            lines.push(format!("group {}{addr}: {} members", g.name, members.len()));
-        } else {
-            lines.push(format!(
-                "group {}{addr}: {} members [{}]",
-                g.name,
-                members.len(),
-                members.join(", ")
-            ));
-        }
-    }
-    for c in account.contacts.values() {
-        lines.push(format!("contact {} ({})", c.address, c.name));
-    }
-    let mut out = format!(
-        "{} users ({} directory generated), {} groups, {} contacts\n",
-        account.users.len(),
-        account
-            .users
-            .values()
-            .filter(|u| u.origin != Origin::Manual)
-            .count(),
-        account.groups.len(),
-        account.contacts.len()
-    );
-    let total = lines.len();
-    for line in lines.into_iter().take(MAX_ACCOUNT_LINES) {
-        out.push_str(&line);
-        out.push('\n');
-    }
-    if total > MAX_ACCOUNT_LINES {
-        let _ = writeln!(out, "… {} more lines not shown", total - MAX_ACCOUNT_LINES);
-    }
-    out
 }

@@ -2,8 +2,12 @@
 //! and steps; a runner that plays them through a [`crate::engine::SyncEngine`] against a
 //! private in-process fake-dc; transcripts for snapshot review.
 
+mod changes;
+pub mod check;
 pub mod expect;
+mod invariant;
 pub mod model;
+pub mod render;
 pub mod runner;
 pub mod snapfile;
 

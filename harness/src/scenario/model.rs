@@ -213,6 +213,34 @@ pub struct FaultSpec {
     /// Fail TLS handshakes.
     #[serde(default)]
     pub tls_failure: bool,
+    /// Protocol faults (see `fake_dc::server::ProtocolFault`): garbage bytes after this
+    /// many entries.
+    #[serde(default)]
+    pub garbage_after_entries: Option<u64>,
+    /// Half a message, then close, after this many entries.
+    #[serde(default)]
+    pub truncate_after_entries: Option<u64>,
+    /// Search responses with a message ID the client never sent.
+    #[serde(default)]
+    pub wrong_message_id: bool,
+    /// A 10 MB value in the first entry of each answer.
+    #[serde(default)]
+    pub huge_value: bool,
+    /// Paged searches never end.
+    #[serde(default)]
+    pub endless_paging: bool,
+    /// Ranged retrieval never ends.
+    #[serde(default)]
+    pub endless_range: bool,
+    /// Every search answers a referral to the same host.
+    #[serde(default)]
+    pub self_referral: bool,
+    /// Responses written one byte per second.
+    #[serde(default)]
+    pub slow_drip: bool,
+    /// Pages miss every other entry while saying more are to come.
+    #[serde(default)]
+    pub missing_entries: bool,
 }
 
 /// A sign-in attempt and what it must yield.
@@ -277,15 +305,18 @@ pub struct GroupExpect {
     /// Present or absent.
     #[serde(default)]
     pub exists: Option<bool>,
+    /// Exactly these members (addresses), no more and no fewer.
+    #[serde(default)]
+    pub members: Option<Vec<String>>,
     /// Exactly this many members.
     #[serde(default)]
-    pub members: Option<usize>,
-    /// These addresses are members.
+    pub member_count: Option<usize>,
+    /// These addresses are members (others may be too).
     #[serde(default)]
-    pub includes: Vec<String>,
+    pub includes: Option<Vec<String>>,
     /// These addresses are not members.
     #[serde(default)]
-    pub excludes: Vec<String>,
+    pub excludes: Option<Vec<String>>,
 }
 
 /// Present or absent.

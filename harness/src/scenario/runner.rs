@@ -3,21 +3,19 @@
 //! invariant "a second sync straight after a successful one changes nothing", and writes
 //! the transcript a person reviews as the snapshot.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use fake_dc::directory::{Directory, ModOp, Modification, NewEntry};
-use fake_dc::dn::{Dn, Rdn};
+use fake_dc::directory::Directory;
 use fake_dc::fixture::{LoadOptions, Locator};
-use fake_dc::schema::ObjectKind;
-use fake_dc::server::{FakeDc, Fault, HostConfig};
+use fake_dc::server::{FakeDc, HostConfig};
 use time::OffsetDateTime;
 
-use super::expect;
-use super::model::{FaultSpec, Scenario, Step};
+use super::changes::{apply_change, describe, faults};
+use super::model::{Scenario, Step};
+use super::{expect, invariant, render};
 use crate::account::Account;
 use crate::engine::{DcEndpoint, SignInRequest, SyncEngine, SyncMode, SyncRequest, SyncResponse};
 use crate::schedule;
@@ -136,6 +134,29 @@ impl LoadedScenario {
                 message,
             }
         })?;
+        let locator = Locator::new(&text);
+        let mut problems: Vec<((usize, usize), String)> = super::check::problems(&scenario)
+            .into_iter()
+            .map(|p| {
+                let at = locator
+                    .find(&p.path)
+                    .map_or((0, 0), |at| (at.line, at.column));
+                (at, format!("{}: {}", p.path, p.message))
+            })
+            .collect();
+        problems.sort();
+        if let Some(((line, column), _)) = problems.first() {
+            return Err(ScenarioError::Invalid {
+                file,
+                line: *line,
+                column: *column,
+                message: problems
+                    .iter()
+                    .map(|(_, m)| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            });
+        }
         let name = path
             .file_stem()
             .map_or_else(|| file.clone(), |s| s.to_string_lossy().into_owned());
@@ -301,7 +322,7 @@ pub async fn run(
     dc.shutdown().await;
     result?;
     out.push_str("\n== cloud account after the last step\n");
-    out.push_str(&expect::render_account(&account));
+    out.push_str(&render::account(&account));
     Ok(RunOutput {
         transcript: out,
         failures,
@@ -443,8 +464,8 @@ impl Run<'_> {
         }
     }
 
-    /// One sync, recorded; then, if it applied, the idempotence check (in the same mode,
-    /// from the state the sync returned).
+    /// One sync, recorded; then, if it applied, the invariant: the same sync again, in the
+    /// same mode and from the state the first returned, must succeed and change nothing.
     async fn sync(&mut self, why: &str, mode: SyncMode) {
         let request = self.request(mode);
         let response = match self.engine.sync(&request).await {
@@ -458,45 +479,31 @@ impl Run<'_> {
         if let Some(ex) = &response.extraction {
             let _ = writeln!(self.out, "extracted: {ex}");
         }
-        let _ = write!(self.out, "{}", expect::render_report(&response.report));
-        let applied = response.report.errors.is_empty() && response.report.stopped.is_none();
+        let _ = write!(self.out, "{}", render::report(&response.report));
+        let applied = expect::outcome(&response.report) == super::model::RunOutcome::Applied;
         self.account = response.account.clone();
         if response.engine_state.is_some() {
             self.engine_state.clone_from(&response.engine_state);
         }
-        self.last = Some(response);
         if applied {
             let again = self.request(mode);
-            match self.engine.sync(&again).await {
-                Ok(second)
-                    if second.report.changes.is_empty() && second.account == self.account => {}
-                Ok(second) if !second.report.errors.is_empty() => {
-                    let msg = format!(
-                        "invariant: the sync straight after a successful one failed: {}",
-                        second.report.errors.join("; ")
-                    );
+            let second = self.engine.sync(&again).await;
+            match invariant::judge(&response, mode, &second) {
+                Some(msg) => {
+                    let msg = format!("invariant ({why} sync): {msg}");
                     let _ = writeln!(self.out, "{msg}");
                     self.failures.push(msg);
                 }
-                Ok(second) => {
-                    let msg = format!(
-                        "invariant: the sync straight after a successful one changed {} things: {}",
-                        second.report.changes.len(),
-                        second
-                            .report
-                            .changes
-                            .iter()
-                            .take(5)
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    );
-                    let _ = writeln!(self.out, "{msg}");
-                    self.failures.push(msg);
+                // The second run is a run like any other: a delta sync after it continues
+                // from where it got to, so a state it broke shows at the next delta sync.
+                None => {
+                    if let Some(state) = second.ok().and_then(|s| s.engine_state) {
+                        self.engine_state = Some(state);
+                    }
                 }
-                Err(e) => self.failures.push(format!("invariant check: {e}")),
             }
         }
+        self.last = Some(response);
     }
 
     /// Moves the clock, running every scheduled sync that falls due on the way.
@@ -540,176 +547,4 @@ impl Run<'_> {
 fn fmt_time(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
-}
-
-fn faults(spec: &FaultSpec) -> Vec<Fault> {
-    let mut out = Vec::new();
-    if spec.down {
-        out.push(Fault::Down);
-    }
-    if let Some(ms) = spec.latency_ms {
-        out.push(Fault::Latency(std::time::Duration::from_millis(ms)));
-    }
-    if let Some(n) = spec.drop_after_entries {
-        out.push(Fault::DropAfterEntries(n));
-    }
-    if let Some(n) = spec.drop_on_page {
-        out.push(Fault::DropOnPage(n));
-    }
-    if spec.busy {
-        out.push(Fault::Busy);
-    }
-    if spec.unavailable {
-        out.push(Fault::Unavailable);
-    }
-    if spec.tls_failure {
-        out.push(Fault::TlsHandshakeFailure);
-    }
-    out
-}
-
-/// A step in one line for the transcript.
-fn describe(step: &Step) -> String {
-    match step {
-        Step::Sync => "sync".into(),
-        Step::DeltaSync => "delta sync".into(),
-        Step::AddUser(u) => format!("add user CN={} under {}", u.cn, u.parent),
-        Step::Modify(m) => format!("modify {}", m.dn),
-        Step::Delete(dn) => format!("delete {dn}"),
-        Step::Move { dn, to } => format!("move {dn} to {to}"),
-        Step::Rename { dn, cn } => format!("rename {dn} to CN={cn}"),
-        Step::AddMember { group, member } => format!("add {member} to {group}"),
-        Step::RemoveMember { group, member } => format!("remove {member} from {group}"),
-        Step::Disable(dn) => format!("disable {dn}"),
-        Step::Enable(dn) => format!("enable {dn}"),
-        Step::Lock(dn) => format!("lock {dn}"),
-        Step::Unlock(dn) => format!("unlock {dn}"),
-        Step::Fault(f) => {
-            let names: Vec<String> = faults(f).iter().map(|x| format!("{x:?}")).collect();
-            format!("fault {}: {}", f.host, names.join(", "))
-        }
-        Step::ClearFaults(h) => format!("clear faults of {h}"),
-        Step::AdvanceClock(d) => format!("advance clock {d}"),
-        Step::SignIn(s) => format!("sign in as {} (expect {})", s.address, s.expect),
-        Step::Expect(_) => "expect".into(),
-    }
-}
-
-fn dn(text: &str) -> Result<Dn, String> {
-    Dn::parse(text).map_err(|e| e.to_string())
-}
-
-fn resolve(d: &Directory, text: &str) -> Result<fake_dc::directory::EntryId, String> {
-    d.resolve(&dn(text)?).map_err(|e| e.to_string())
-}
-
-fn uac_flag(d: &mut Directory, target: &str, flag: u32, on: bool) -> Result<(), String> {
-    let id = resolve(d, target)?;
-    let uac = d.entry(id).get_int("userAccountControl").unwrap_or(512) as u32;
-    let new = if on { uac | flag } else { uac & !flag };
-    d.set(id, "userAccountControl", &[&new.to_string()])
-        .map_err(|e| e.to_string())
-}
-
-/// Applies a directory-change step through fake-dc's library API (each change bumps
-/// uSNChanged, as an LDAP write would).
-fn apply_change(d: &mut Directory, step: &Step) -> Result<(), String> {
-    match step {
-        Step::AddUser(u) => {
-            let parent = resolve(d, &u.parent)?;
-            let sam = u.sam_account_name.clone().unwrap_or_else(|| {
-                u.cn.chars()
-                    .filter(|c| c.is_ascii_alphanumeric())
-                    .flat_map(char::to_lowercase)
-                    .take(20)
-                    .collect()
-            });
-            let dns = d
-                .domain_of(parent)
-                .map(|x| x.dns_name.clone())
-                .unwrap_or_default();
-            let flags = if u.disabled { 514 } else { 512 };
-            let mut new = NewEntry::new(parent, Rdn::new("CN", &u.cn), ObjectKind::User)
-                .with("sAMAccountName", &[&sam])
-                .with("userPrincipalName", &[&format!("{sam}@{dns}")])
-                .with("userAccountControl", &[&flags.to_string()]);
-            if let Some(m) = &u.mail {
-                new = new.with("mail", &[m]);
-            }
-            if !u.proxy_addresses.is_empty() {
-                new = new.with(
-                    "proxyAddresses",
-                    &u.proxy_addresses
-                        .iter()
-                        .map(String::as_str)
-                        .collect::<Vec<_>>(),
-                );
-            }
-            for (k, v) in &u.attributes {
-                new = new.with(k, &v.iter().map(String::as_str).collect::<Vec<_>>());
-            }
-            if let Some(g) = &u.object_guid {
-                new.guid = Some(
-                    fake_dc::directory::Guid::parse(g)
-                        .ok_or_else(|| format!("'{g}' is not a GUID"))?,
-                );
-            }
-            new.password = Some("Passw0rd!".into());
-            d.create(new).map(|_| ()).map_err(|e| e.to_string())
-        }
-        Step::Modify(m) => {
-            let id = resolve(d, &m.dn)?;
-            let mut mods = Vec::new();
-            let mut push = |op: ModOp, map: &BTreeMap<String, Vec<String>>| {
-                for (attr, values) in map {
-                    mods.push(Modification {
-                        op,
-                        attr: attr.clone(),
-                        values: values.iter().map(|v| v.as_bytes().to_vec()).collect(),
-                    });
-                }
-            };
-            push(ModOp::Replace, &m.replace);
-            push(ModOp::Add, &m.add);
-            push(ModOp::Delete, &m.delete);
-            d.modify(id, &mods, true).map_err(|e| e.to_string())
-        }
-        Step::Delete(target) => {
-            let id = resolve(d, target)?;
-            d.delete(id).map_err(|e| e.to_string())
-        }
-        Step::Move { dn: target, to } => {
-            let id = resolve(d, target)?;
-            let parent = resolve(d, to)?;
-            let rdn = d.entry(id).rdn.clone();
-            d.rename(id, rdn, Some(parent)).map_err(|e| e.to_string())
-        }
-        Step::Rename { dn: target, cn } => {
-            let id = resolve(d, target)?;
-            let attr = d.entry(id).rdn.attr().to_string();
-            d.rename(id, Rdn::new(attr, cn), None)
-                .map_err(|e| e.to_string())
-        }
-        Step::AddMember { group, member } => {
-            let (g, m) = (resolve(d, group)?, resolve(d, member)?);
-            d.add_member(g, m).map_err(|e| e.to_string())
-        }
-        Step::RemoveMember { group, member } => {
-            let (g, m) = (resolve(d, group)?, resolve(d, member)?);
-            d.remove_member(g, m).map_err(|e| e.to_string())
-        }
-        Step::Disable(t) => uac_flag(d, t, fake_dc::schema::uac::ACCOUNTDISABLE, true),
-        Step::Enable(t) => uac_flag(d, t, fake_dc::schema::uac::ACCOUNTDISABLE, false),
-        Step::Lock(t) => {
-            let id = resolve(d, t)?;
-            let at = fake_dc::directory::filetime_from_unix(d.now());
-            d.set(id, "lockoutTime", &[&at.to_string()])
-                .map_err(|e| e.to_string())
-        }
-        Step::Unlock(t) => {
-            let id = resolve(d, t)?;
-            d.set(id, "lockoutTime", &["0"]).map_err(|e| e.to_string())
-        }
-        other => Err(format!("{} is not a directory change", step_kind(other))),
-    }
 }
