@@ -273,3 +273,36 @@ fn query_policy_is_read_from_the_fixture() {
     assert_eq!(dir.query_policy.max_query_duration.as_secs(), 5);
     assert_eq!(dir.query_policy.max_val_range, 1_500);
 }
+
+/// Found by fuzzing: a refused domain before a valid one used to panic the loader.
+#[test]
+fn a_refused_domain_before_a_valid_one() {
+    check(
+        "domains:\n  - dns: co\"rp.example.test\n  - dns: emea.corp.example.test\n",
+        2,
+        5,
+        &[
+            "'co\"rp.example.test' is not a DNS domain name",
+            "domains[0].dns",
+        ],
+    );
+}
+
+/// Found by fuzzing: serde_yaml refuses a second document without a location, so the
+/// loader points at the `---` that starts it.
+#[test]
+fn a_second_document() {
+    check(
+        "domains:\n  - dns: corp.example.test\n---\ndomains: []\n",
+        3,
+        1,
+        &["more than one document"],
+    );
+}
+
+/// Found by fuzzing: a key indented less than the mapping before it starts a second
+/// document for serde_yaml, again without a location.
+#[test]
+fn a_dedented_key_starting_a_second_document() {
+    check("  domains:\nseed: 1\n", 2, 5, &["more than one document"]);
+}
