@@ -26,6 +26,7 @@ mod encode;
 mod errors;
 mod extended;
 mod faults;
+mod ids;
 mod listener;
 mod paging;
 mod ranged;

@@ -17,6 +17,7 @@ use ldap3_lber::parse::Parser;
 use ldap3_lber::structure::PL;
 
 use super::codec::{ber_int, SearchRequest};
+use super::ids::IdQueue;
 use crate::directory::EntryId;
 
 /// The paged-results control's OID.
@@ -58,8 +59,8 @@ pub fn decode_page_request(value: &[u8]) -> Option<PageRequest> {
 pub struct PagedSearch {
     /// Hash of base, scope and filter: a cookie must come back with the same search.
     pub fingerprint: u64,
-    /// Matched ids not yet sent, in order.
-    pub remaining: VecDeque<EntryId>,
+    /// Matched ids not yet sent, in order, compactly.
+    pub remaining: IdQueue,
     /// Continuation references to send with the last page.
     pub references: Vec<String>,
     /// Pages served so far (the next one is `pages + 1`).
@@ -167,7 +168,7 @@ mod tests {
         let mut b = Paging::new(&"127.0.0.1:2".parse().unwrap());
         let s = || PagedSearch {
             fingerprint: 1,
-            remaining: VecDeque::new(),
+            remaining: IdQueue::default(),
             references: vec![],
             pages: 1,
             sent: 0,

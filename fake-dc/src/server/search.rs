@@ -14,6 +14,7 @@ use ldap3_proto::proto::{
 use super::codec::{ber_int, Control, SearchRequest};
 use super::errors::{self, LdapError};
 use super::lock_read;
+use super::ids::IdQueue;
 use super::paging::{decode_page_request, CookieError, PagedSearch, Paging, PAGED_OID};
 use super::ranged::{Render, Selection};
 use super::rootdse;
@@ -268,7 +269,7 @@ fn run(
         };
         PagedSearch {
             fingerprint,
-            remaining: ids.into(),
+            remaining: IdQueue::new(ids),
             references: plan.references.clone(),
             pages: 0,
             sent: 0,
@@ -334,7 +335,7 @@ fn run(
         let Some(id) = state.remaining.pop_front() else {
             if faults.endless_paging && !refilled && !state.replay.is_empty() {
                 tracing::info!(peer = %session.peer, page = state.pages, "fault: the paged search starts over");
-                state.remaining = state.replay.iter().copied().collect();
+                state.remaining = IdQueue::new(state.replay.iter().copied());
                 refilled = true;
                 continue;
             }
@@ -353,7 +354,7 @@ fn run(
         }
     }
     if faults.endless_paging && state.remaining.is_empty() {
-        state.remaining = state.replay.iter().copied().collect();
+        state.remaining = IdQueue::new(state.replay.iter().copied());
     }
     let entries = messages.len();
     // `MissingEntries` promises more once past the end, so the short page it made is one
