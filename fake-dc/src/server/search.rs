@@ -13,8 +13,8 @@ use ldap3_proto::proto::{
 
 use super::codec::{ber_int, Control, SearchRequest};
 use super::errors::{self, LdapError};
-use super::lock_read;
 use super::ids::IdQueue;
+use super::lock_read;
 use super::paging::{decode_page_request, CookieError, PagedSearch, Paging, PAGED_OID};
 use super::ranged::{Render, Selection};
 use super::rootdse;
