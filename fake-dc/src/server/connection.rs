@@ -194,7 +194,8 @@ async fn run_on_worker(
             }
             _ = cancel.cancelled() => {
                 abandon.store(true, Ordering::Relaxed);
-                cancel_safe_wait(job).await;
+                // Wait for the abandoned work, so shutdown leaves none behind.
+                let _ = job.await;
                 return None;
             }
             next = framed.next(), if reading && queued.len() < MAX_QUEUED => match next {
@@ -213,11 +214,6 @@ async fn run_on_worker(
             },
         }
     }
-}
-
-/// Waits for an abandoned operation's thread to finish, so shutdown leaves no work behind.
-async fn cancel_safe_wait<T>(job: Pin<&mut tokio::task::JoinHandle<T>>) {
-    let _ = job.await;
 }
 
 /// Serves one connection until unbind, EOF, error, idle timeout, a fault or shutdown.

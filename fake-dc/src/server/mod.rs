@@ -10,7 +10,7 @@
 //! - `session.rs`: the connection's protocol state and the sans-IO dispatcher on the
 //!   whole `LdapMsg` (controls included);
 //! - `codec.rs`: frames and decodes requests (search filters as bytes);
-//! - `bind.rs`, `search.rs` (+ `paging.rs`, `ranged.rs`, `rootdse.rs`), `write.rs`,
+//! - `bind.rs`, `search.rs` (+ `base.rs`, `paging.rs`, `ranged.rs`, `rootdse.rs`), `write.rs`,
 //!   `extended.rs`: one operation each;
 //! - `send.rs`: writing a reply, with the faults that act on the wire;
 //! - `errors.rs`: result codes with AD's diagnostic texts; `faults.rs`: misbehaviour.
@@ -19,6 +19,7 @@
 //! never held across an `.await`; every task is spawned on the one [`TaskTracker`], so
 //! [`FakeDc::shutdown`] returns only when no task is left.
 
+mod base;
 mod bind;
 pub mod codec;
 mod connection;
