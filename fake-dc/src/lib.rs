@@ -2,7 +2,8 @@
 //!
 //! A map of the modules, in the order a request flows through them:
 //! - [`fixture`]: YAML fixture files → a [`directory::Directory`] (with `file:line:col` errors);
-//! - [`directory`]: the in-memory forest: entries, indexes, AD's computed attributes, mutations;
+//! - [`directory`]: the in-memory forest: entries, indexes, AD's computed attributes,
+//!   mutations, and who may read what;
 //! - [`dn`]: distinguished names (RFC 4514) with AD's escaping and case-insensitive keys;
 //! - [`filter`]: search filters: RFC 4515 parser, evaluation with AD's matching rules;
 //! - [`schema`]: attribute syntaxes and object classes;

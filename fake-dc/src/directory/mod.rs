@@ -7,6 +7,7 @@
 //! - `members` and `member_of` mirror each other;
 //! - every change takes a fresh USN from the forest-wide counter.
 
+mod access;
 mod computed;
 mod entry;
 mod ids;

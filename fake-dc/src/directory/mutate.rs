@@ -1,7 +1,14 @@
-//! Changes to the directory: create, modify, delete (to a tombstone), rename and move.
-//! Each keeps the indexes and the member/memberOf links consistent and takes a new USN.
-//! Refusals carry AD's LDAP result code and diagnostic text, so the LDAP layer only
-//! forwards them.
+//! Changes to the directory: create, modify (`modify.rs`), delete (to a tombstone),
+//! rename and move. Each keeps the indexes and the member/memberOf links consistent and
+//! takes a new USN. Refusals carry AD's LDAP result code and diagnostic text
+//! (`error.rs`), so the LDAP layer only forwards them.
+
+mod error;
+mod modify;
+
+pub use error::DirError;
+pub(crate) use modify::{decode_unicode_pwd, values_equal};
+pub use modify::{ModOp, Modification};
 
 use std::sync::Arc;
 
@@ -9,130 +16,6 @@ use super::entry::{Attr, Entry, EntryId, Guid, Sid};
 use super::{ids, Directory, Scope};
 use crate::dn::{Dn, Rdn};
 use crate::schema::{self, ObjectKind};
-
-/// A refused change. `result_code` and `diagnostic` are what AD answers.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DirError {
-    #[error("no such object: {dn}")]
-    NoSuchObject { dn: String, best_match: String },
-    #[error("an object named {dn} already exists")]
-    EntryExists { dn: String },
-    #[error("sAMAccountName '{name}' is already in use in this domain")]
-    SamAccountNameInUse { name: String },
-    #[error("userPrincipalName '{upn}' is already in use in this forest")]
-    UpnInUse { upn: String },
-    #[error("{dn} has children; delete them first")]
-    NotAllowedOnNonLeaf { dn: String },
-    #[error("{member} is already a member of {group}")]
-    MemberExists { group: String, member: String },
-    #[error("{member} is not a member of {group}")]
-    NotAMember { group: String, member: String },
-    #[error("attribute {attr} is computed by the directory and cannot be written")]
-    ReadOnlyAttribute { attr: String },
-    #[error("attribute {attr} already has that value")]
-    ValueExists { attr: String },
-    #[error("attribute {attr} has no such value")]
-    NoSuchValue { attr: String },
-    #[error("attribute {attr} takes a single value")]
-    SingleValued { attr: String },
-    #[error("bad value for {attr}: {reason}")]
-    InvalidValue { attr: String, reason: String },
-    #[error("object class violation: {reason}")]
-    ObjectClassViolation { reason: String },
-    #[error("the directory will not do this: {reason}")]
-    UnwillingToPerform { reason: String },
-}
-
-impl DirError {
-    /// The LDAP result code (RFC 4511 §4.1.9) AD uses for this refusal.
-    pub fn result_code(&self) -> u32 {
-        match self {
-            DirError::NoSuchObject { .. } => 32,
-            DirError::EntryExists { .. }
-            | DirError::SamAccountNameInUse { .. }
-            | DirError::MemberExists { .. } => 68,
-            DirError::UpnInUse { .. } | DirError::SingleValued { .. } => 19,
-            DirError::NotAllowedOnNonLeaf { .. } => 66,
-            DirError::NotAMember { .. }
-            | DirError::ReadOnlyAttribute { .. }
-            | DirError::UnwillingToPerform { .. } => 53,
-            DirError::ValueExists { .. } => 20,
-            DirError::NoSuchValue { .. } => 16,
-            DirError::InvalidValue { .. } => 21,
-            DirError::ObjectClassViolation { .. } => 65,
-        }
-    }
-
-    /// The matchedDN AD returns (the closest existing ancestor for noSuchObject).
-    pub fn matched_dn(&self) -> &str {
-        match self {
-            DirError::NoSuchObject { best_match, .. } => best_match,
-            _ => "",
-        }
-    }
-
-    /// AD's diagnosticMessage text.
-    pub fn diagnostic(&self) -> String {
-        match self {
-            DirError::NoSuchObject { best_match, .. } => format!(
-                "0000208D: NameErr: DSID-0310028B, problem 2001 (NO_OBJECT), data 0, best match of:\n\t'{best_match}'\n"
-            ),
-            DirError::EntryExists { .. } => {
-                "00002071: UpdErr: DSID-0305038D, problem 6005 (ENTRY_EXISTS), data 0\n".into()
-            }
-            DirError::SamAccountNameInUse { .. } => {
-                "00000524: UpdErr: DSID-031A11E2, problem 6005 (ENTRY_EXISTS), data 0\n".into()
-            }
-            DirError::UpnInUse { .. } => "000021C8: AtrErr: DSID-03200E96, #1:\n\t0: 000021C8: DSID-03200E96, problem 1005 (CONSTRAINT_ATT_TYPE), data 0, Att 90290 (userPrincipalName)\n".into(),
-            DirError::NotAllowedOnNonLeaf { .. } => {
-                "00002015: UpdErr: DSID-030C1019, problem 6003 (CANT_ON_NON_LEAF), data 0\n".into()
-            }
-            DirError::MemberExists { .. } => {
-                "00000562: UpdErr: DSID-031A11C4, problem 6005 (ENTRY_EXISTS), data 0\n".into()
-            }
-            DirError::NotAMember { .. } => {
-                "00000561: SvcErr: DSID-031A1021, problem 5003 (WILL_NOT_PERFORM), data 0\n".into()
-            }
-            DirError::ReadOnlyAttribute { .. } => {
-                "00002077: SvcErr: DSID-03152F08, problem 5003 (WILL_NOT_PERFORM), data 0\n".into()
-            }
-            DirError::UnwillingToPerform { reason } if reason.contains("unicodePwd") => {
-                "0000001F: SvcErr: DSID-031A12D2, problem 5003 (WILL_NOT_PERFORM), data 0\n".into()
-            }
-            DirError::UnwillingToPerform { .. } => {
-                "00002077: SvcErr: DSID-03152F08, problem 5003 (WILL_NOT_PERFORM), data 0\n".into()
-            }
-            DirError::ValueExists { attr } => format!(
-                "00002083: AtrErr: DSID-03151818, #1:\n\t0: 00002083: DSID-03151818, problem 1006 (ATT_OR_VALUE_EXISTS), data 0, Att 0 ({attr})\n"
-            ),
-            DirError::NoSuchValue { attr } | DirError::SingleValued { attr } => format!(
-                "00002082: AtrErr: DSID-031519B1, #1:\n\t0: 00002082: DSID-031519B1, problem 1001 (NO_ATTRIBUTE_OR_VAL), data 0, Att 0 ({attr})\n"
-            ),
-            DirError::InvalidValue { attr, .. } => format!(
-                "0000057: LdapErr: DSID-0C090D8A, comment: Error in attribute conversion operation, data 0, v4563 ({attr})"
-            ),
-            DirError::ObjectClassViolation { .. } => {
-                "0000207D: UpdErr: DSID-031522A9, problem 6002 (OBJ_CLASS_VIOLATION), data 0\n".into()
-            }
-        }
-    }
-}
-
-/// What a modification does (RFC 4511 §4.6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModOp {
-    Add,
-    Delete,
-    Replace,
-}
-
-/// One change to one attribute.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Modification {
-    pub op: ModOp,
-    pub attr: String,
-    pub values: Vec<Vec<u8>>,
-}
 
 /// Everything needed to create an entry.
 #[derive(Debug, Clone)]
@@ -421,6 +304,7 @@ impl Directory {
         self.insert(entry)
     }
 
+    /// Marks `id` changed: a fresh USN and whenChanged.
     fn touch(&mut self, id: EntryId) {
         let usn = self.next_usn();
         let now = self.now();
@@ -463,203 +347,6 @@ impl Directory {
         self.entry_mut(member).member_of.retain(|g| *g != group);
         self.touch(group);
         Ok(())
-    }
-
-    /// Applies LDAP-style modifications to one entry, all or nothing.
-    /// `encrypted` says whether the change came over TLS (AD refuses `unicodePwd` otherwise).
-    pub fn modify(
-        &mut self,
-        id: EntryId,
-        mods: &[Modification],
-        encrypted: bool,
-    ) -> Result<(), DirError> {
-        // Validate everything first so a refusal leaves the entry untouched.
-        let mut member_adds = Vec::new();
-        let mut member_removes = Vec::new();
-        let mut scratch = self.entry(id).clone();
-        let mut new_password = None;
-        for m in mods {
-            let attr = m.attr.as_str();
-            if attr.eq_ignore_ascii_case("member") {
-                let current: Vec<EntryId> = scratch.members.clone();
-                let targets: Result<Vec<EntryId>, DirError> = m
-                    .values
-                    .iter()
-                    .map(|v| {
-                        let text = String::from_utf8_lossy(v);
-                        let dn = Dn::parse(&text).map_err(|e| DirError::InvalidValue {
-                            attr: "member".into(),
-                            reason: e.to_string(),
-                        })?;
-                        self.resolve(&dn)
-                    })
-                    .collect();
-                let targets = targets?;
-                match m.op {
-                    ModOp::Add => {
-                        for t in targets {
-                            if current.contains(&t) || member_adds.contains(&t) {
-                                return Err(DirError::MemberExists {
-                                    group: self.dn_str(id).to_string(),
-                                    member: self.dn_str(t).to_string(),
-                                });
-                            }
-                            member_adds.push(t);
-                        }
-                    }
-                    ModOp::Delete if targets.is_empty() => member_removes.extend(current),
-                    ModOp::Delete => {
-                        for t in targets {
-                            if !current.contains(&t) && !member_adds.contains(&t) {
-                                return Err(DirError::NotAMember {
-                                    group: self.dn_str(id).to_string(),
-                                    member: self.dn_str(t).to_string(),
-                                });
-                            }
-                            member_removes.push(t);
-                        }
-                    }
-                    ModOp::Replace => {
-                        member_removes.extend(current);
-                        member_adds.extend(targets);
-                    }
-                }
-                continue;
-            }
-            if attr.eq_ignore_ascii_case("unicodePwd") || attr.eq_ignore_ascii_case("userPassword")
-            {
-                if !encrypted {
-                    return Err(DirError::UnwillingToPerform {
-                        reason: "unicodePwd needs an encrypted connection".into(),
-                    });
-                }
-                new_password = m.values.last().map(|v| decode_unicode_pwd(v));
-                continue;
-            }
-            if is_read_only(attr) || attr.eq_ignore_ascii_case(scratch.rdn.attr()) {
-                return Err(DirError::ReadOnlyAttribute {
-                    attr: attr.to_string(),
-                });
-            }
-            let name = self.intern(attr);
-            let pos = scratch.attrs.iter().position(|a| a.name == name);
-            match m.op {
-                ModOp::Add => {
-                    let a = match pos {
-                        Some(p) => &mut scratch.attrs[p],
-                        None => {
-                            scratch.attrs.push(Attr {
-                                name: name.clone(),
-                                values: Vec::new(),
-                            });
-                            let last = scratch.attrs.len() - 1;
-                            &mut scratch.attrs[last]
-                        }
-                    };
-                    for v in &m.values {
-                        if a.values.iter().any(|x| values_equal(attr, x, v)) {
-                            return Err(DirError::ValueExists {
-                                attr: attr.to_string(),
-                            });
-                        }
-                        a.values.push(v.clone());
-                    }
-                }
-                ModOp::Delete => {
-                    let Some(p) = pos else {
-                        return Err(DirError::NoSuchValue {
-                            attr: attr.to_string(),
-                        });
-                    };
-                    if m.values.is_empty() {
-                        scratch.attrs.remove(p);
-                    } else {
-                        for v in &m.values {
-                            let a = &mut scratch.attrs[p];
-                            let before = a.values.len();
-                            a.values.retain(|x| !values_equal(attr, x, v));
-                            if a.values.len() == before {
-                                return Err(DirError::NoSuchValue {
-                                    attr: attr.to_string(),
-                                });
-                            }
-                        }
-                        if scratch.attrs[p].values.is_empty() {
-                            scratch.attrs.remove(p);
-                        }
-                    }
-                }
-                ModOp::Replace => {
-                    if let Some(p) = pos {
-                        scratch.attrs.remove(p);
-                    }
-                    if !m.values.is_empty() {
-                        scratch.attrs.push(Attr {
-                            name: name.clone(),
-                            values: m.values.clone(),
-                        });
-                    }
-                }
-            }
-            if schema::attribute(attr).is_some_and(|d| d.single)
-                && scratch
-                    .attrs
-                    .iter()
-                    .any(|a| a.name == name && a.values.len() > 1)
-            {
-                return Err(DirError::SingleValued {
-                    attr: attr.to_string(),
-                });
-            }
-        }
-        // Uniqueness checks against the rest of the domain / forest.
-        let head = self.naming_context(id);
-        if let Some(sam) = scratch.get_str("sAMAccountName") {
-            if self.by_sam(head, sam).is_some_and(|other| other != id) {
-                return Err(DirError::SamAccountNameInUse {
-                    name: sam.to_string(),
-                });
-            }
-        }
-        if let Some(upn) = scratch.get_str("userPrincipalName") {
-            if self
-                .by_value("userPrincipalName", upn)
-                .is_some_and(|ids| ids.iter().any(|o| *o != id))
-            {
-                return Err(DirError::UpnInUse {
-                    upn: upn.to_string(),
-                });
-            }
-        }
-        self.unindex(id);
-        let attrs = std::mem::take(&mut scratch.attrs);
-        self.entry_mut(id).attrs = attrs;
-        if let Some(p) = new_password {
-            self.entry_mut(id).password = Some(p);
-        }
-        self.index(id);
-        for m in member_removes {
-            if self.entry(id).members.contains(&m) {
-                self.remove_member(id, m)?;
-            }
-        }
-        for m in member_adds {
-            if !self.entry(id).members.contains(&m) {
-                self.add_member(id, m)?;
-            }
-        }
-        self.touch(id);
-        Ok(())
-    }
-
-    /// Replaces one attribute's values (a convenience over `modify`).
-    pub fn set(&mut self, id: EntryId, attr: &str, values: &[&str]) -> Result<(), DirError> {
-        let m = Modification {
-            op: ModOp::Replace,
-            attr: attr.to_string(),
-            values: values.iter().map(|v| v.as_bytes().to_vec()).collect(),
-        };
-        self.modify(id, &[m], true)
     }
 
     /// Deletes a leaf, leaving an AD tombstone: RDN `CN=<name>\0ADEL:<guid>` under
@@ -770,37 +457,5 @@ impl Directory {
             .into_iter()
             .filter(|e| !self.entry(*e).deleted)
             .collect()
-    }
-}
-
-/// unicodePwd is the password in double quotes, UTF-16LE (MS-ADTS 3.1.1.3.1.5.1); accept
-/// plain UTF-8 too, which is what test clients tend to send.
-pub(crate) fn decode_unicode_pwd(v: &[u8]) -> String {
-    if v.len().is_multiple_of(2) && v.len() >= 4 && v[1] == 0 {
-        let units: Vec<u16> = v
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect();
-        let s = String::from_utf16_lossy(&units);
-        return s.trim_matches('"').to_string();
-    }
-    String::from_utf8_lossy(v).trim_matches('"').to_string()
-}
-
-/// Value equality under the attribute's syntax (case-insensitive for strings).
-pub(crate) fn values_equal(attr: &str, a: &[u8], b: &[u8]) -> bool {
-    match schema::syntax(attr) {
-        schema::Syntax::Binary => a == b,
-        schema::Syntax::Dn => match (
-            Dn::parse(&String::from_utf8_lossy(a)),
-            Dn::parse(&String::from_utf8_lossy(b)),
-        ) {
-            (Ok(x), Ok(y)) => x.key() == y.key(),
-            _ => a == b,
-        },
-        _ => {
-            crate::dn::fold_case(&String::from_utf8_lossy(a))
-                == crate::dn::fold_case(&String::from_utf8_lossy(b))
-        }
     }
 }

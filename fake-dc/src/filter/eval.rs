@@ -447,16 +447,6 @@ impl Directory {
     pub(crate) fn hidden_by_deleted_parent(&self, id: EntryId, show_deleted: bool) -> bool {
         !show_deleted && self.entry(id).parent.is_some_and(|p| self.entry(p).deleted)
     }
-
-    /// Whether `account` may read `id`: accounts with read scopes see only those subtrees
-    /// (and themselves); others see everything.
-    pub fn can_read(&self, account: Option<EntryId>, id: EntryId) -> bool {
-        let Some(acc) = account else { return true };
-        match &self.entry(acc).read_scopes {
-            None => true,
-            Some(scopes) => id == acc || scopes.iter().any(|s| self.is_within(id, *s)),
-        }
-    }
 }
 
 /// RFC 4517 substring matching on case-folded strings.

@@ -6,11 +6,15 @@
 //! `ldap3_proto::LdapFilter` (String values) cannot carry.
 
 mod ast;
+mod error;
 mod eval;
+mod ldap3;
 mod parse;
+mod print;
 mod search;
 
 pub use ast::{Extensible, Filter, Substrings};
+pub use error::{FilterParseError, FilterParseErrorKind, MAX_FILTER_DEPTH};
 pub use eval::{FilterError, Key, Prepared, BIT_AND, BIT_OR, IN_CHAIN};
-pub use parse::{FilterParseError, FilterParseErrorKind, NonUtf8FilterValue, MAX_FILTER_DEPTH};
+pub use ldap3::NonUtf8FilterValue;
 pub use search::{Budget, Stopped};

@@ -143,16 +143,7 @@ pub(super) fn plan(
             .unwrap_or_default();
         return Err(LdapError::referral(&dns, dir.dn_str(id)));
     }
-    // A read-scoped account may still start above its scopes (the domain head, say):
-    // the ancestors of what it may read are traversable, and only what it may read
-    // comes back.
-    let traversable = dir
-        .entry(identity)
-        .read_scopes
-        .as_ref()
-        .is_some_and(|scopes| scopes.iter().any(|s| dir.is_within(*s, id)));
-    let hidden = (dir.entry(id).deleted && !show_deleted)
-        || !(dir.can_read(Some(identity), id) || traversable);
+    let hidden = (dir.entry(id).deleted && !show_deleted) || !dir.can_start_at(identity, id);
     if hidden {
         let best = dir
             .dn(id)

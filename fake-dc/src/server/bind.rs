@@ -7,35 +7,18 @@
 //! Windows checks lockout first; `533`, `701`, `532`, `773` only with the right password;
 //! a wrong password or an unknown name `52e`. SASL is not implemented: 7.
 
-use ldap3_proto::proto::{
-    LdapBindCred, LdapBindRequest, LdapBindResponse, LdapMsg, LdapOp, LdapResultCode,
-};
+use ldap3_proto::proto::{LdapBindCred, LdapBindRequest, LdapResultCode};
 
 use super::errors::{self, LdapError};
 use super::lock_read;
-use super::session::{Reply, Session};
+use super::reply::{reply, Reply, Response};
+use super::state::Session;
 use crate::directory::{Directory, EntryId};
 use crate::dn::Dn;
 use crate::schema::ObjectKind;
 
 fn respond(msgid: i32, result: Result<(), LdapError>) -> Reply {
-    let (res, code) = match result {
-        Ok(()) => (errors::success(), LdapResultCode::Success),
-        Err(e) => {
-            let code = e.code.clone();
-            (e.into_result(), code)
-        }
-    };
-    Reply::one(
-        LdapMsg::new(
-            msgid,
-            LdapOp::BindResponse(LdapBindResponse {
-                res,
-                saslcreds: None,
-            }),
-        ),
-        code,
-    )
+    reply(msgid, Response::Bind, result)
 }
 
 /// Finds the account a bind name designates.

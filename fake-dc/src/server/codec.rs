@@ -46,6 +46,11 @@ pub struct Control {
     pub value: Option<Vec<u8>>,
 }
 
+/// The control with this OID, if the request carries it.
+pub(crate) fn control<'a>(controls: &'a [Control], oid: &str) -> Option<&'a Control> {
+    controls.iter().find(|c| c.oid == oid)
+}
+
 /// A search request with a byte-valued filter (RFC 4511 §4.5.1).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchRequest {

@@ -1,6 +1,7 @@
 //! One connection's I/O: framing with a timeout around every read and write, the
-//! StartTLS upgrade in place, faults that act on the wire, and the hand-off of each
-//! request to the dispatcher ([`Session::handle`]).
+//! StartTLS upgrade in place, the hand-off of each request to the dispatcher
+//! ([`session::handle`]), and of its reply, with the host's wire faults planned in, to
+//! `send.rs`.
 //!
 //! Operations that can take long (searches, writes) run on tokio's blocking threads, at
 //! most [`ServerOptions::workers`](super::ServerOptions::workers) at a time across every
@@ -10,84 +11,25 @@
 //! evaluates; other requests wait their turn (a few at most, then TCP pushes back).
 
 use std::collections::VecDeque;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use futures::{SinkExt, StreamExt};
-use ldap3_proto::proto::{LdapExtendedResponse, LdapMsg, LdapOp, LdapResult, LdapResultCode};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
-use tokio_rustls::server::TlsStream;
-use tokio_rustls::TlsAcceptor;
+use ldap3_proto::proto::LdapOp;
 use tokio_util::codec::{Framed, FramedParts};
 use tokio_util::sync::CancellationToken;
 
 use super::codec::{CodecError, LdapServerCodec, Request, RequestOp};
-use super::errors::NOTICE_OF_DISCONNECTION;
+use super::reply::{notice_of_disconnection, After, Reply};
 use super::send::{self, Sent};
-use super::session::{After, Reply, Session};
+use super::session;
+use super::state::Session;
+use super::stream::{accept_tls, Conn};
 use crate::directory::Scope;
 
 /// Requests read ahead while an operation runs; past this the connection stops reading
 /// until the operation is done.
 const MAX_QUEUED: usize = 8;
-
-/// A connection's byte stream, before or after TLS. One enum rather than a generic so
-/// StartTLS can swap the stream in place under the same `Framed`.
-pub(crate) enum Conn {
-    /// Plain TCP.
-    Plain(TcpStream),
-    /// TLS over TCP (implicit, or after StartTLS).
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl Conn {
-    pub fn is_tls(&self) -> bool {
-        matches!(self, Conn::Tls(_))
-    }
-}
-
-impl AsyncRead for Conn {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Conn {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
 
 /// Whether `req` is cheap enough to answer on the I/O thread: binds (a password check),
 /// unbind, abandon, extended operations (StartTLS, whoami) and the rootDSE. Everything
@@ -105,23 +47,6 @@ fn runs_inline(req: &Request) -> bool {
                 | LdapOp::ExtendedRequest(_)
         ),
     }
-}
-
-/// RFC 4511 §4.4.1: tells the client the server is about to close, then it closes.
-fn notice_of_disconnection(text: &str) -> LdapMsg {
-    LdapMsg::new(
-        0,
-        LdapOp::ExtendedResponse(LdapExtendedResponse {
-            res: LdapResult {
-                code: LdapResultCode::ProtocolError,
-                matcheddn: String::new(),
-                message: text.to_string(),
-                referral: Vec::new(),
-            },
-            name: Some(NOTICE_OF_DISCONNECTION.to_string()),
-            value: None,
-        }),
-    )
 }
 
 /// Reads one request; `None` means close: idle timeout, shutdown, EOF or a broken frame
@@ -176,7 +101,7 @@ async fn run_on_worker(
     let peer = session.peer;
     let job = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let reply = session.handle(req);
+        let reply = session::handle(&mut session, req);
         (session, reply)
     });
     tokio::pin!(job);
@@ -232,7 +157,7 @@ pub(crate) async fn serve(conn: Conn, mut session: Session, cancel: Cancellation
             },
         };
         let reply = if runs_inline(&req) {
-            session.handle(req)
+            session::handle(&mut session, req)
         } else {
             match run_on_worker(&mut framed, session, req, &mut queued, &cancel).await {
                 Some((s, reply)) => {
@@ -244,7 +169,8 @@ pub(crate) async fn serve(conn: Conn, mut session: Session, cancel: Cancellation
         };
         let after = reply.after;
         let faults = session.host.faults();
-        if send::send(&mut framed, &mut session, reply, &faults, &cancel).await == Sent::Close {
+        let plan = faults.on_the_wire(reply.messages, &mut session.entries_sent, &session.peer);
+        if send::send(&mut framed, plan, idle, &cancel).await == Sent::Close {
             break;
         }
         match after {
@@ -258,22 +184,12 @@ pub(crate) async fn serve(conn: Conn, mut session: Session, cancel: Cancellation
                     return;
                 }
                 let Conn::Plain(tcp) = io else { return };
-                if session.host.faults().tls_failure {
-                    super::listener::fail_handshake(tcp).await;
+                let Some(tls) = accept_tls(tcp, &session.host, session.peer, idle, &cancel).await
+                else {
                     return;
-                }
-                let acceptor = TlsAcceptor::from(session.host.tls.clone());
-                let tls = tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    r = tokio::time::timeout(idle, acceptor.accept(tcp)) => r,
                 };
-                match tls {
-                    Ok(Ok(s)) => {
-                        session.tls = true;
-                        framed = Framed::new(Conn::Tls(Box::new(s)), codec.clone());
-                    }
-                    _ => return,
-                }
+                session.tls = true;
+                framed = Framed::new(tls, codec.clone());
             }
         }
     }

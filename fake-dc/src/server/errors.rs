@@ -1,5 +1,5 @@
-//! LDAP results with AD's diagnostic texts, in one place (as lldap turns its
-//! `LdapError { code, message }` into responses in one place).
+//! LDAP errors with AD's diagnostic texts, in one place: what an operation refuses with.
+//! `reply.rs` turns them into responses.
 //!
 //! Texts are Windows Server 2016's (`v4563`); see AD-BEHAVIOUR.md. Where that page gives no
 //! text, the message follows AD's `XXXXXXXX: Kind: DSID-…, problem NNNN (NAME), data 0`

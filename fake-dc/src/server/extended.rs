@@ -1,12 +1,11 @@
 //! Extended operations (RFC 4511 §4.12): StartTLS (RFC 4511 §4.14) and WhoAmI (RFC 4532).
 
-use ldap3_proto::proto::{
-    LdapExtendedRequest, LdapExtendedResponse, LdapMsg, LdapOp, LdapResultCode,
-};
+use ldap3_proto::proto::{LdapExtendedRequest, LdapResultCode};
 
 use super::errors::{self, LdapError};
 use super::lock_read;
-use super::session::{After, Reply, Session};
+use super::reply::{reply, After, Reply, Response};
+use super::state::Session;
 
 /// StartTLS.
 pub const START_TLS_OID: &str = "1.3.6.1.4.1.1466.20037";
@@ -19,17 +18,8 @@ fn respond(
     value: Option<Vec<u8>>,
     result: Result<(), LdapError>,
 ) -> Reply {
-    let res = match result {
-        Ok(()) => errors::success(),
-        Err(e) => e.into_result(),
-    };
-    let code = res.code.clone();
-    let op = LdapOp::ExtendedResponse(LdapExtendedResponse {
-        res,
-        name: name.map(str::to_string),
-        value,
-    });
-    Reply::one(LdapMsg::new(msgid, op), code)
+    let name = name.map(str::to_string);
+    reply(msgid, Response::Extended { name, value }, result)
 }
 
 pub(crate) fn extended(session: &mut Session, msgid: i32, req: &LdapExtendedRequest) -> Reply {

@@ -6,64 +6,22 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustls::ServerConfig;
-use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
-use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
-use super::connection::{self, Conn};
-use super::faults::{Fault, FaultSet, TLS_HANDSHAKE_FAILURE_ALERT};
-use super::session::Session;
+use super::connection;
+use super::host::{Host, Port};
+use super::state::Session;
+use super::stream::{accept_tls, Conn};
 use super::{HostAddresses, HostConfig, ServerError, Shared};
 
-/// Which service a listener offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Port {
-    /// 389: plain, StartTLS available.
-    Ldap,
-    /// 636: TLS from the first byte.
-    Ldaps,
-    /// 3268: Global Catalog, plain.
-    Gc,
-    /// 3269: Global Catalog over TLS.
-    GcTls,
-}
-
-impl Port {
-    /// Global Catalog: forest-wide, partial attribute set.
-    pub fn is_gc(self) -> bool {
-        matches!(self, Port::Gc | Port::GcTls)
-    }
-
-    /// TLS from the first byte.
-    pub fn implicit_tls(self) -> bool {
-        matches!(self, Port::Ldaps | Port::GcTls)
-    }
-
-    /// For logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Port::Ldap => "ldap",
-            Port::Ldaps => "ldaps",
-            Port::Gc => "gc",
-            Port::GcTls => "gc-tls",
-        }
-    }
-}
-
-/// One simulated DC host while the server runs.
+/// One simulated DC host while the server runs: the host and its listeners.
 pub(crate) struct HostRuntime {
-    /// Lower-case DNS host name (`dc1.corp.example.test`).
-    pub name: String,
-    /// Index of the host's domain in `Directory::domains`.
-    pub domain: usize,
-    /// The certificate this host presents.
-    pub tls: Arc<ServerConfig>,
+    /// Name, domain, certificate and faults, shared with its connections.
+    pub host: Arc<Host>,
     /// Where it listens, ports resolved at first start; re-used when it comes back up.
     pub addresses: HostAddresses,
-    /// Active faults; a std mutex, held only to copy or change the set.
-    faults: Mutex<FaultSet>,
     /// The current up period: its token (cancelled by `Down` and by shutdown) and the
     /// listener tasks to await so their sockets are closed when `Down` returns.
     up: Mutex<(CancellationToken, Vec<JoinHandle<()>>)>,
@@ -110,11 +68,8 @@ impl HostRuntime {
             bound.push((port, listener));
         }
         let host = Arc::new(HostRuntime {
-            name,
-            domain,
-            tls,
+            host: Arc::new(Host::new(name, domain, tls)),
             addresses,
-            faults: Mutex::new(FaultSet::default()),
             up: Mutex::new((shutdown.child_token(), Vec::new())),
         });
         host.spawn_listeners(bound, shared);
@@ -128,30 +83,12 @@ impl HostRuntime {
             let handle = shared.tracker.spawn(accept_loop(
                 listener,
                 port,
-                self.clone(),
+                self.host.clone(),
                 shared.clone(),
                 token.clone(),
             ));
             up.1.push(handle);
         }
-    }
-
-    /// A copy of the active faults.
-    pub fn faults(&self) -> FaultSet {
-        *self.faults.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Adds one fault to the active set.
-    pub fn add_fault(&self, fault: Fault) {
-        self.faults
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .add(fault);
-    }
-
-    /// Removes every fault (the caller re-opens listeners after `Down`).
-    pub fn clear_faults(&self) {
-        *self.faults.lock().unwrap_or_else(|e| e.into_inner()) = FaultSet::default();
     }
 
     /// Closes the listeners and drops the connections; returns once the listening
@@ -188,7 +125,7 @@ impl HostRuntime {
             let listener = TcpListener::bind(addr)
                 .await
                 .map_err(|source| ServerError::Bind {
-                    host: self.name.clone(),
+                    host: self.host.name.clone(),
                     addr,
                     source,
                 })?;
@@ -209,7 +146,7 @@ impl HostRuntime {
 async fn accept_loop(
     listener: TcpListener,
     port: Port,
-    host: Arc<HostRuntime>,
+    host: Arc<Host>,
     shared: Arc<Shared>,
     token: CancellationToken,
 ) {
@@ -251,38 +188,19 @@ async fn accept_loop(
     }
 }
 
-/// Sends a fatal handshake_failure alert and closes: the `TlsHandshakeFailure` fault.
-pub(crate) async fn fail_handshake(mut stream: TcpStream) {
-    let _ = stream.write_all(&TLS_HANDSHAKE_FAILURE_ALERT).await;
-    let _ = stream.shutdown().await;
-}
-
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
     port: Port,
-    host: Arc<HostRuntime>,
+    host: Arc<Host>,
     shared: Arc<Shared>,
     token: CancellationToken,
 ) {
     let idle = shared.options.policy.max_conn_idle_time;
     let conn = if port.implicit_tls() {
-        if host.faults().tls_failure {
-            fail_handshake(stream).await;
-            return;
-        }
-        let acceptor = TlsAcceptor::from(host.tls.clone());
-        let handshake = tokio::select! {
-            _ = token.cancelled() => return,
-            r = tokio::time::timeout(idle, acceptor.accept(stream)) => r,
-        };
-        match handshake {
-            Ok(Ok(tls)) => Conn::Tls(Box::new(tls)),
-            Ok(Err(e)) => {
-                tracing::debug!(host = %host.name, %peer, error = %e, "TLS handshake failed");
-                return;
-            }
-            Err(_) => return,
+        match accept_tls(stream, &host, peer, idle, &token).await {
+            Some(conn) => conn,
+            None => return,
         }
     } else {
         Conn::Plain(stream)

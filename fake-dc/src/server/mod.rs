@@ -1,23 +1,29 @@
 //! fake-dc's LDAP server: simulated DC hosts serving one shared [`Directory`] over LDAP,
 //! LDAPS, Global Catalog and Global Catalog over TLS, the way Active Directory does.
 //!
-//! A map, in the order a request flows:
+//! A map, in the order a search flows from socket to directory:
 //! - [`FakeDc`] (this file): the public handle — start, addresses, CA, faults, shutdown;
 //! - `listener.rs`: bound sockets, the accept loop (connection limit, `TCP_NODELAY`,
 //!   implicit TLS), re-opening after a `Down` fault;
-//! - `connection.rs`: one connection's I/O: framing, idle timeout, StartTLS upgrade,
-//!   wire faults, and running each operation (on a worker thread when it may be long);
-//! - `session.rs`: the connection's protocol state and the sans-IO dispatcher on the
-//!   whole `LdapMsg` (controls included);
-//! - `codec.rs`: frames and decodes requests (search filters as bytes);
-//! - `bind.rs`, `search.rs` (+ `base.rs`, `paging.rs`, `ranged.rs`, `rootdse.rs`), `write.rs`,
-//!   `extended.rs`: one operation each;
-//! - `send.rs`: writing a reply, with the faults that act on the wire;
-//! - `errors.rs`: result codes with AD's diagnostic texts; `faults.rs`: misbehaviour.
+//! - `connection.rs`: one connection's I/O: framing, idle timeout, StartTLS upgrade, and
+//!   running each operation (on a worker thread when it may be long);
+//! - `session.rs`: the sans-IO dispatcher on the whole request (controls included);
+//! - `search.rs` (+ `base.rs`, `paging.rs`, `ranged.rs`, `rootdse.rs`), `bind.rs`,
+//!   `write.rs`, `extended.rs`: one operation each, over [`Directory`];
+//! - `reply.rs`: the one place an operation's result becomes response messages;
+//! - `send.rs`: writing a reply to the wire.
 //!
-//! Invariants: only `listener.rs` and `connection.rs` touch sockets; the directory lock is
-//! never held across an `.await`; every task is spawned on the one [`TaskTracker`], so
-//! [`FakeDc::shutdown`] returns only when no task is left.
+//! Beside the flow: `codec.rs` frames and decodes requests (search filters as bytes) and
+//! `encode.rs` writes responses; `stream.rs` is the plain-or-TLS byte stream and the TLS
+//! handshake; `host.rs` a simulated host and its ports; `state.rs` a connection's
+//! protocol state; `errors.rs` result codes with AD's texts; `faults.rs` every fault,
+//! decided in one place and asked by the others.
+//!
+//! Invariants: only `listener.rs`, `stream.rs`, `connection.rs` and `send.rs` touch
+//! sockets; the files here import one another without a cycle (`tests/architecture.rs`
+//! checks it), so each can be read knowing only the files below it; the directory lock
+//! is never held across an `.await`; every task is spawned on the one [`TaskTracker`],
+//! so [`FakeDc::shutdown`] returns only when no task is left.
 
 mod base;
 mod bind;
@@ -27,14 +33,18 @@ mod encode;
 mod errors;
 mod extended;
 mod faults;
+mod host;
 mod ids;
 mod listener;
 mod paging;
 mod ranged;
+mod reply;
 mod rootdse;
 mod search;
 mod send;
 mod session;
+mod state;
+mod stream;
 mod write;
 
 use std::collections::BTreeMap;
@@ -383,7 +393,7 @@ impl FakeDc {
     /// Makes `host` misbehave. `Down` returns once its listeners are closed.
     pub async fn fault(&self, host: &str, fault: Fault) -> Result<(), ServerError> {
         let h = self.host(host)?;
-        h.add_fault(fault);
+        h.host.add_fault(fault);
         if fault == Fault::Down {
             h.take_down().await;
         }
@@ -392,15 +402,15 @@ impl FakeDc {
 
     /// The faults active on `host`.
     pub fn faults(&self, host: &str) -> Result<FaultSet, ServerError> {
-        Ok(self.host(host)?.faults())
+        Ok(self.host(host)?.host.faults())
     }
 
     /// Removes every fault of `host`; a host that was down listens again on the same
     /// addresses before this returns.
     pub async fn clear_faults(&self, host: &str) -> Result<(), ServerError> {
         let h = self.host(host)?;
-        let was_down = h.faults().down;
-        h.clear_faults();
+        let was_down = h.host.faults().down;
+        h.host.clear_faults();
         if was_down {
             h.bring_up(&self.shared, &self.shutdown).await?;
         }

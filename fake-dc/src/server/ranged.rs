@@ -13,6 +13,7 @@ use std::collections::HashSet;
 
 use ldap3_proto::proto::LdapPartialAttribute;
 
+use super::faults::FaultSet;
 use crate::directory::{Directory, EntryId};
 use crate::schema;
 
@@ -122,8 +123,8 @@ pub struct Render<'a> {
     pub types_only: bool,
     /// MaxValRange of the query policy.
     pub max_val_range: usize,
-    /// The `EndlessRange` fault: every later chunk is the second one again, never `…-*`.
-    pub endless_range: bool,
+    /// The host's faults (`EndlessRange` answers every later chunk with the second).
+    pub faults: FaultSet,
 }
 
 /// The name to return: the stored spelling, else the schema's, else as asked.
@@ -209,11 +210,10 @@ impl Render<'_> {
             let values = dir.values(id, &r.name);
             let n = values.len();
             let max = self.max_val_range.max(1);
-            if self.endless_range && lo >= max && n > max {
-                let end = (2 * max - 1).min(n - 1);
+            if let Some((chunk, claimed)) = self.faults.repeated_range(lo, n, max) {
                 let canonical = canonical_name(dir, id, &r.name);
-                let name = format!("{canonical};range={max}-{}", 2 * max - 1);
-                self.push(&mut out, name, values[max..=end].to_vec());
+                let name = format!("{canonical};range={}-{claimed}", chunk.start());
+                self.push(&mut out, name, values[chunk].to_vec());
                 continue;
             }
             if lo >= n || hi.is_some_and(|h| h < lo) {

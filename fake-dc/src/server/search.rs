@@ -6,20 +6,20 @@ use std::time::{Duration, Instant};
 
 use ldap3_lber::parse::Parser;
 use ldap3_lber::structure::PL;
-use ldap3_proto::control::LdapControl;
 use ldap3_proto::proto::{
-    LdapMsg, LdapOp, LdapResult, LdapResultCode, LdapSearchResultEntry, LdapSearchResultReference,
+    LdapMsg, LdapOp, LdapResultCode, LdapSearchResultEntry, LdapSearchResultReference,
 };
 
 use super::base;
-use super::codec::{ber_int, Control, SearchRequest};
+use super::codec::{ber_int, control, Control, SearchRequest};
 use super::errors::{self, LdapError};
 use super::ids::IdQueue;
 use super::lock_read;
 use super::paging::{decode_page_request, CookieError, PagedSearch, Paging, PAGED_OID};
 use super::ranged::{Render, Selection};
+use super::reply::{reply, search_done, Reply, Response};
 use super::rootdse;
-use super::session::{control, Reply, Session};
+use super::state::Session;
 use crate::directory::{Directory, EntryId, Scope};
 use crate::dn::Dn;
 use crate::filter::{Budget, Stopped};
@@ -37,10 +37,6 @@ const SEARCH_OPTIONS_OID: &str = "1.2.840.113556.1.4.1338";
 /// `SEARCH_FLAG_PHANTOM_ROOT` of the search options control: search every naming
 /// context below the base, as a GC does for base "".
 const PHANTOM_ROOT: i64 = 0x2;
-
-fn done(msgid: i32, res: LdapResult, ctrl: Vec<LdapControl>) -> LdapMsg {
-    LdapMsg::new_with_ctrls(msgid, LdapOp::SearchResultDone(res), ctrl)
-}
 
 /// The first INTEGER of an optional `SEQUENCE { INTEGER … }` control value.
 fn control_int(c: &Control) -> Option<i64> {
@@ -63,11 +59,8 @@ pub(crate) fn search(
     controls: &[Control],
 ) -> Reply {
     match run(session, msgid, req, controls) {
-        Ok(reply) => reply,
-        Err(e) => {
-            let code = e.code.clone();
-            Reply::one(done(msgid, e.into_result(), Vec::new()), code)
-        }
+        Ok(answer) => answer,
+        Err(e) => reply(msgid, Response::SearchDone, Err::<(), _>(e)),
     }
 }
 
@@ -120,22 +113,16 @@ fn run(
         );
         let messages = vec![
             LdapMsg::new(msgid, LdapOp::SearchResultEntry(entry)),
-            done(msgid, errors::success(), Vec::new()),
+            search_done(msgid, LdapResultCode::Success, None),
         ];
-        return Ok(Reply {
-            messages,
-            after: super::session::After::Continue,
-            code: Some(LdapResultCode::Success),
-            entries: 1,
-        });
+        return Ok(Reply::search(messages, LdapResultCode::Success, 1));
     }
     let Some(identity) = session.identity else {
         return Err(LdapError::needs_bind());
     };
     let faults = session.host.faults();
-    if faults.self_referral {
-        tracing::info!(peer = %session.peer, "fault: referral to this same host");
-        return Err(LdapError::referral(&session.host.name, base));
+    if let Some(refusal) = faults.search_refusal(&session.host.name, base, &session.peer) {
+        return Err(refusal);
     }
     Directory::validate_filter(&req.filter).map_err(|_| {
         LdapError::new(
@@ -169,7 +156,7 @@ fn run(
         base_scope: req.scope == Scope::Base,
         types_only: req.types_only,
         max_val_range: policy.max_val_range,
-        endless_range: faults.endless_range,
+        faults,
     };
     let entry = |id: EntryId| -> LdapMsg {
         let mut attributes = render.attributes(&dir, id);
@@ -234,19 +221,8 @@ fn run(
         if code == LdapResultCode::Success {
             messages.extend(reference(&plan.references));
         }
-        let res = LdapResult {
-            code: code.clone(),
-            matcheddn: String::new(),
-            message: result_text(&code),
-            referral: Vec::new(),
-        };
-        messages.push(done(msgid, res, Vec::new()));
-        return Ok(Reply {
-            messages,
-            after: super::session::After::Continue,
-            code: Some(code),
-            entries,
-        });
+        messages.push(search_done(msgid, code.clone(), None));
+        return Ok(Reply::search(messages, code, entries));
     };
     // Paged (RFC 2696).
     let fingerprint = Paging::fingerprint(req);
@@ -255,11 +231,7 @@ fn run(
             Ok(ids) => ids,
             Err(why) => return stopped(msgid, why),
         };
-        let replay = if faults.endless_paging {
-            ids.iter().take(policy.max_page_size).copied().collect()
-        } else {
-            Vec::new()
-        };
+        let replay = faults.replay(&ids, policy.max_page_size);
         PagedSearch {
             fingerprint,
             remaining: IdQueue::new(ids),
@@ -285,19 +257,7 @@ fn run(
             }
         }
     };
-    let paged_done = |cookie: Vec<u8>, code: LdapResultCode| {
-        let res = LdapResult {
-            message: result_text(&code),
-            code,
-            matcheddn: String::new(),
-            referral: Vec::new(),
-        };
-        done(
-            msgid,
-            res,
-            vec![LdapControl::SimplePagedResults { size: 0, cookie }],
-        )
-    };
+    let paged_done = |cookie: Vec<u8>, code: LdapResultCode| search_done(msgid, code, Some(cookie));
     if page.size <= 0 {
         // RFC 2696 §3: a zero size abandons the search; its state is already dropped.
         return Ok(Reply::one(
@@ -306,15 +266,14 @@ fn run(
         ));
     }
     state.pages += 1;
-    if faults.drop_on_page == Some(state.pages) {
-        tracing::info!(peer = %session.peer, page = state.pages, "fault: dropping connection on page");
+    if faults.drops_page(state.pages, &session.peer) {
         return Ok(Reply::close());
     }
     let page_size = (page.size as usize).min(policy.max_page_size);
     let mut messages = Vec::with_capacity(page_size + 4);
     let mut code = LdapResultCode::Success;
     let mut taken = 0;
-    // `EndlessPaging` starts over at most once a page, so an all-unreadable replay ends.
+    // A fault may start the search over, at most once a page (`FaultSet::start_over`).
     let mut refilled = false;
     while taken < page_size {
         if req.size_limit > 0 && state.sent >= req.size_limit as usize {
@@ -326,10 +285,7 @@ fn run(
             break;
         }
         let Some(id) = state.remaining.pop_front() else {
-            if faults.endless_paging && !refilled && !state.replay.is_empty() {
-                tracing::info!(peer = %session.peer, page = state.pages, "fault: the paged search starts over");
-                state.remaining = IdQueue::new(state.replay.iter().copied());
-                refilled = true;
+            if faults.start_over(&mut state, &mut refilled, &session.peer) {
                 continue;
             }
             break;
@@ -341,18 +297,10 @@ fn run(
         messages.push(entry(id));
         taken += 1;
         state.sent += 1;
-        if faults.missing_entries {
-            // The next match is silently left out of the page.
-            state.remaining.pop_front();
-        }
+        faults.after_entry(&mut state);
     }
-    if faults.endless_paging && state.remaining.is_empty() {
-        state.remaining = IdQueue::new(state.replay.iter().copied());
-    }
+    let promise_more = faults.end_page(&mut state, taken);
     let entries = messages.len();
-    // `MissingEntries` promises more once past the end, so the short page it made is one
-    // a careful client can notice.
-    let promise_more = faults.missing_entries && taken > 0;
     if (state.remaining.is_empty() && !promise_more) || code != LdapResultCode::Success {
         if code == LdapResultCode::Success {
             messages.extend(reference(&state.references));
@@ -362,12 +310,7 @@ fn run(
         let cookie = session.paging.keep(state);
         messages.push(paged_done(cookie, code.clone()));
     }
-    Ok(Reply {
-        messages,
-        after: super::session::After::Continue,
-        code: Some(code),
-        entries,
-    })
+    Ok(Reply::search(messages, code, entries))
 }
 
 /// A search the budget stopped while evaluating: timeLimitExceeded with AD's text, or
@@ -382,14 +325,6 @@ fn stopped(msgid: i32, why: Stopped) -> Result<Reply, LdapError> {
             tracing::debug!(msgid, "search abandoned while evaluating");
             Ok(Reply::none())
         }
-    }
-}
-
-/// The diagnostic AD puts on a search that ended early; none on success.
-fn result_text(code: &LdapResultCode) -> String {
-    match code {
-        LdapResultCode::TimeLimitExceeded => errors::TIME_LIMIT_EXCEEDED.to_string(),
-        _ => String::new(),
     }
 }
 

@@ -1,26 +1,21 @@
-//! Writing one reply to the wire, with every fault that acts there: latency, dropping the
-//! connection after N entries, and the protocol faults that corrupt an answer in flight
-//! (garbage bytes, a cut message, wrong message IDs, a 10 MB value, a slow drip).
+//! Writing one reply to the wire: the steps [`FaultSet::on_the_wire`] planned — messages
+//! through the codec, and for the faults that act on the wire, delays, raw bytes, a cut
+//! message or a slow drip. What to write is decided in `faults.rs`; this file only writes.
+//!
+//! [`FaultSet::on_the_wire`]: super::faults::FaultSet::on_the_wire
 
 use std::time::Duration;
 
 use bytes::BytesMut;
 use futures::SinkExt;
-use ldap3_proto::proto::{LdapMsg, LdapOp, LdapPartialAttribute};
+use ldap3_proto::proto::LdapMsg;
 use tokio::io::AsyncWriteExt;
 use tokio_util::codec::{Encoder, Framed};
 use tokio_util::sync::CancellationToken;
 
 use super::codec::LdapServerCodec;
-use super::connection::Conn;
-use super::faults::{FaultSet, HUGE_VALUE_BYTES};
-use super::session::{Reply, Session};
-
-/// Bytes that are not BER: a tag of 0xFF and a length no message has.
-const GARBAGE: [u8; 64] = [0xFF; 64];
-
-/// Added to a search response's message ID under `WrongMessageId`.
-const WRONG_ID_OFFSET: i32 = 7_919;
+use super::faults::Wire;
+use super::stream::Conn;
 
 /// Whether the connection goes on after a reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,68 +26,41 @@ pub(crate) enum Sent {
     Close,
 }
 
-/// Sends `reply`'s messages, acting out `faults` on the way.
+/// Carries out `plan`, every write bounded by `idle`.
 pub(crate) async fn send(
     framed: &mut Framed<Conn, LdapServerCodec>,
-    session: &mut Session,
-    reply: Reply,
-    faults: &FaultSet,
+    plan: Vec<Wire>,
+    idle: Duration,
     cancel: &CancellationToken,
 ) -> Sent {
-    let idle = session.shared.options.policy.max_conn_idle_time;
-    if let Some(delay) = faults.latency {
-        tokio::select! {
-            _ = cancel.cancelled() => return Sent::Close,
-            _ = tokio::time::sleep(delay) => {}
-        }
-    }
-    let mut first_entry = true;
-    for mut msg in reply.messages {
-        let is_search = matches!(
-            msg.op,
-            LdapOp::SearchResultEntry(_)
-                | LdapOp::SearchResultDone(_)
-                | LdapOp::SearchResultReference(_)
-        );
-        if let LdapOp::SearchResultEntry(entry) = &mut msg.op {
-            let sent = session.entries_sent;
-            if faults.drop_after_entries.is_some_and(|n| sent >= n) {
-                tracing::info!(peer = %session.peer, sent, "fault: dropping connection after entries");
-                return flush_then(framed, idle, Sent::Close).await;
+    for step in plan {
+        match step {
+            Wire::Delay(delay) => {
+                tokio::select! {
+                    _ = cancel.cancelled() => return Sent::Close,
+                    _ = tokio::time::sleep(delay) => {}
+                }
             }
-            if faults.garbage_after_entries == Some(sent) {
-                tracing::info!(peer = %session.peer, sent, "fault: garbage in the answer");
-                if write_raw(framed, idle, &GARBAGE).await == Sent::Close {
+            Wire::Message(msg) => match tokio::time::timeout(idle, framed.feed(msg)).await {
+                Ok(Ok(())) => {}
+                _ => return Sent::Close,
+            },
+            Wire::Drip(msg) => {
+                if drip(framed, &encode(msg), cancel).await == Sent::Close {
                     return Sent::Close;
                 }
             }
-            if faults.truncate_after_entries == Some(sent) {
-                tracing::info!(peer = %session.peer, sent, "fault: cutting a message and closing");
+            Wire::Raw(bytes) => {
+                if write_raw(framed, idle, bytes).await == Sent::Close {
+                    return Sent::Close;
+                }
+            }
+            Wire::Cut(msg) => {
                 let bytes = encode(msg);
                 let _ = write_raw(framed, idle, &bytes[..bytes.len() / 2]).await;
                 return Sent::Close;
             }
-            if faults.huge_value && first_entry {
-                entry.attributes.push(LdapPartialAttribute {
-                    atype: "description".into(),
-                    vals: vec![vec![b'x'; HUGE_VALUE_BYTES]],
-                });
-            }
-            first_entry = false;
-            session.entries_sent += 1;
-        }
-        if faults.wrong_message_id && is_search {
-            msg.msgid = msg.msgid.saturating_add(WRONG_ID_OFFSET);
-        }
-        if faults.slow_drip {
-            if drip(framed, &encode(msg), cancel).await == Sent::Close {
-                return Sent::Close;
-            }
-            continue;
-        }
-        match tokio::time::timeout(idle, framed.feed(msg)).await {
-            Ok(Ok(())) => {}
-            _ => return Sent::Close,
+            Wire::Close => return flush_then(framed, idle, Sent::Close).await,
         }
     }
     flush_then(framed, idle, Sent::Whole).await

@@ -5,11 +5,12 @@
 
 use ldap3_proto::proto::{
     LdapAddRequest, LdapCompareRequest, LdapModifyDNRequest, LdapModifyRequest, LdapModifyType,
-    LdapMsg, LdapOp, LdapResult, LdapResultCode,
+    LdapResultCode,
 };
 
 use super::errors::{self, LdapError};
-use super::session::{Reply, Session};
+use super::reply::{reply, Reply, Response};
+use super::state::Session;
 use super::{lock_read, lock_write};
 use crate::directory::{
     decode_unicode_pwd, filetime_from_unix, values_equal, DirError, EntryId, ModOp, Modification,
@@ -17,15 +18,6 @@ use crate::directory::{
 };
 use crate::dn::Dn;
 use crate::schema::ObjectKind;
-
-fn reply(msgid: i32, make: fn(LdapResult) -> LdapOp, result: Result<(), LdapError>) -> Reply {
-    let res = match result {
-        Ok(()) => errors::success(),
-        Err(e) => e.into_result(),
-    };
-    let code = res.code.clone();
-    Reply::one(LdapMsg::new(msgid, make(res)), code)
-}
 
 fn may_write(session: &Session) -> Result<EntryId, LdapError> {
     let id = session.identity.ok_or_else(LdapError::needs_bind)?;
@@ -110,7 +102,7 @@ pub(crate) fn add(session: &mut Session, msgid: i32, req: &LdapAddRequest) -> Re
         dir.create(new)?;
         Ok(())
     })();
-    reply(msgid, LdapOp::AddResponse, result)
+    reply(msgid, Response::Add, result)
 }
 
 pub(crate) fn modify(session: &mut Session, msgid: i32, req: &LdapModifyRequest) -> Reply {
@@ -139,7 +131,7 @@ pub(crate) fn modify(session: &mut Session, msgid: i32, req: &LdapModifyRequest)
         dir.modify(id, &mods, session.tls)?;
         Ok(())
     })();
-    reply(msgid, LdapOp::ModifyResponse, result)
+    reply(msgid, Response::Modify, result)
 }
 
 pub(crate) fn delete(session: &mut Session, msgid: i32, dn: &str) -> Reply {
@@ -151,7 +143,7 @@ pub(crate) fn delete(session: &mut Session, msgid: i32, dn: &str) -> Reply {
         dir.delete(id)?;
         Ok(())
     })();
-    reply(msgid, LdapOp::DelResponse, result)
+    reply(msgid, Response::Delete, result)
 }
 
 pub(crate) fn modify_dn(session: &mut Session, msgid: i32, req: &LdapModifyDNRequest) -> Reply {
@@ -170,7 +162,7 @@ pub(crate) fn modify_dn(session: &mut Session, msgid: i32, req: &LdapModifyDNReq
         dir.rename(id, rdn, parent)?;
         Ok(())
     })();
-    reply(msgid, LdapOp::ModifyDNResponse, result)
+    reply(msgid, Response::ModifyDn, result)
 }
 
 pub(crate) fn compare(session: &mut Session, msgid: i32, req: &LdapCompareRequest) -> Reply {
@@ -200,20 +192,5 @@ pub(crate) fn compare(session: &mut Session, msgid: i32, req: &LdapCompareReques
             },
         )
     })();
-    let (res, code) = match result {
-        Ok(code) => (
-            LdapResult {
-                code: code.clone(),
-                matcheddn: String::new(),
-                message: String::new(),
-                referral: Vec::new(),
-            },
-            code,
-        ),
-        Err(e) => {
-            let code = e.code.clone();
-            (e.into_result(), code)
-        }
-    };
-    Reply::one(LdapMsg::new(msgid, LdapOp::CompareResult(res)), code)
+    reply(msgid, Response::Compare, result)
 }
