@@ -29,7 +29,7 @@ use time::{
     Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcDateTime, UtcOffset,
 };
 
-use crate::settings::Region;
+use engine_contract::settings::Region;
 
 /// Local times of day at which automatic syncs run, as (hour, minute).
 pub const RUN_TIMES: [(u8, u8); 3] = [(8, 0), (13, 0), (23, 0)];

@@ -1,5 +1,5 @@
 //! A sync engine that is another program: [`SubprocessEngine`] speaks the contract of
-//! [`crate::contract`] with a fresh process per request.
+//! [`engine_contract::message`] with a fresh process per request.
 //!
 //! A process per request (rather than one long-lived process) keeps engines trivial to
 //! write in any language and makes every step independent: an engine that crashes, hangs
@@ -28,9 +28,11 @@ use serde::de::DeserializeOwned;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
-use crate::contract::{HelloAnswer, Request, RequestMessage, SignInAnswer, SyncAnswer, CONTRACT};
-use crate::engine::{
+use engine_contract::engine::{
     EngineError, SignInRequest, SignInResult, SyncEngine, SyncRequest, SyncResponse,
+};
+use engine_contract::message::{
+    HelloAnswer, Request, RequestMessage, SignInAnswer, SyncAnswer, CONTRACT,
 };
 
 /// How many trailing lines of an engine's standard error go into an error message.

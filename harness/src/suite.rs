@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::engine::SyncEngine;
 use crate::scenario::{runner, snapfile, LoadedScenario};
+use engine_contract::engine::SyncEngine;
 
 /// How one scenario ended.
 #[derive(Debug, Clone)]

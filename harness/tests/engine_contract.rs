@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use harness::contract;
+use engine_contract::message as contract;
 
 /// `HARNESS_UPDATE_SCHEMA=1 cargo test -p harness --test engine_contract` rewrites the
 /// file after a deliberate change to a message type; review the diff like any other.

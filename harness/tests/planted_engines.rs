@@ -6,13 +6,13 @@
 
 use std::path::Path;
 
-use futures::future::BoxFuture;
-use harness::account::Account;
-use harness::engine::{
+use engine_contract::account::Account;
+use engine_contract::engine::{
     EngineError, SignInRequest, SignInResult, SyncEngine, SyncRequest, SyncResponse,
 };
-use harness::reference::ReferenceEngine;
+use futures::future::BoxFuture;
 use harness::scenario::LoadedScenario;
+use harness::ReferenceEngine;
 
 /// The reference engine, except that a failed sync hands back an empty account, as an
 /// engine would that applied the empty extraction of a run that never read anything.

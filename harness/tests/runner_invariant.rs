@@ -9,16 +9,16 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use futures::future::BoxFuture;
-use harness::account::{CloudUser, Origin};
-use harness::address::Address;
-use harness::change::Change;
-use harness::delta::{ExtractionMode, FullReason};
-use harness::engine::{
+use engine_contract::account::{CloudUser, Origin};
+use engine_contract::address::Address;
+use engine_contract::change::Change;
+use engine_contract::engine::{
     EngineError, SignInRequest, SignInResult, SyncEngine, SyncMode, SyncRequest, SyncResponse,
 };
-use harness::guid::Guid;
-use harness::report::{Counts, Report, SyncMethod, TlsOutcome};
+use engine_contract::extraction::{ExtractionMode, FullReason};
+use engine_contract::guid::Guid;
+use engine_contract::report::{Report, SyncMethod, TlsOutcome};
+use futures::future::BoxFuture;
 use harness::scenario::{LoadedScenario, RunOutput};
 
 /// What the stub does on every sync after its first.
@@ -74,17 +74,12 @@ fn user(text: &str, guid: u128) -> CloudUser {
 
 fn report(changes: Vec<Change>) -> Report {
     Report {
-        method: SyncMethod::DirectoryConnector,
-        host: Some("dc1.corp.example.test".into()),
-        tls: TlsOutcome::Plain,
-        extraction: None,
-        counts: Counts::default(),
-        stopped: None,
         changes,
-        conflicts: Vec::new(),
-        out_of_domain: Vec::new(),
-        warnings: Vec::new(),
-        errors: Vec::new(),
+        ..Report::new(
+            SyncMethod::DirectoryConnector,
+            Some("dc1.corp.example.test".into()),
+            TlsOutcome::Plain,
+        )
     }
 }
 
@@ -145,7 +140,7 @@ impl SyncEngine for Stub {
                     }
                 }
                 Later::Stopped => {
-                    report.stopped = Some(harness::change::MaxUnlinkStop {
+                    report.stopped = Some(engine_contract::change::MaxUnlinkStop {
                         would_unlink: 60,
                         max_unlink: 50,
                     });

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use harness::engine::{EngineError, SyncEngine};
+use engine_contract::engine::{EngineError, SyncEngine};
 use harness::subprocess::SubprocessEngine;
 use harness::suite::{self, SnapshotMode, Verdict};
 

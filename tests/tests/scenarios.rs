@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use harness::reference::ReferenceEngine;
 use harness::scenario::{snapfile, LoadedScenario};
+use harness::ReferenceEngine;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn scenarios_dir() -> PathBuf {

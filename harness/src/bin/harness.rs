@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use harness::engine::SyncEngine;
+use engine_contract::engine::SyncEngine;
 use harness::subprocess::SubprocessEngine;
 use harness::suite::{self, SnapshotMode, Verdict};
 
@@ -107,7 +107,7 @@ fn main() -> ExitCode {
 }
 
 fn engine() -> Arc<dyn SyncEngine> {
-    Arc::new(harness::reference::ReferenceEngine::default())
+    Arc::new(harness::ReferenceEngine::default())
 }
 
 /// Starts talking to a foreign engine: splits its command, asks `hello` for its name and

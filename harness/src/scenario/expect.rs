@@ -1,20 +1,15 @@
 //! Expectations checked against the cloud account and the last run.
 
 use super::model::{Expectation, ExtractionKind, RunOutcome};
-use crate::account::{Account, Origin};
-use crate::address::Address;
-use crate::delta::ExtractionMode;
-use crate::engine::SyncResponse;
-use crate::report::{Report, TlsOutcome};
+use engine_contract::account::{Account, Origin};
+use engine_contract::address::Address;
+use engine_contract::engine::SyncResponse;
+use engine_contract::extraction::ExtractionMode;
+use engine_contract::report::{Report, TlsOutcome};
 
-/// Checks an expectation; returns one message per mismatch. `engine` decides whether
-/// engine-worded details (`error-contains`) are held to.
-pub fn check(
-    e: &Expectation,
-    account: &Account,
-    last: Option<&SyncResponse>,
-    engine: &str,
-) -> Vec<String> {
+/// Checks an expectation; returns one message per mismatch. Every engine is held to
+/// every expectation, `error-contains` included.
+pub fn check(e: &Expectation, account: &Account, last: Option<&SyncResponse>) -> Vec<String> {
     let mut problems = Vec::new();
     for (addr, want) in &e.users {
         let user = Address::parse(addr)
@@ -232,10 +227,7 @@ pub fn check(
             }
         }
         if let Some(text) = &r.error_contains {
-            // Wording is the reference engine's; other engines are held to the outcome only.
-            if engine == crate::engine::REFERENCE_ENGINE
-                && !report.errors.iter().any(|e| e.contains(text.as_str()))
-            {
+            if !report.errors.iter().any(|e| e.contains(text.as_str())) {
                 problems.push(format!(
                     "last sync: no error contains {text:?} (errors: {:?})",
                     report.errors

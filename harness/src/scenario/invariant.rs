@@ -9,9 +9,9 @@
 use std::collections::BTreeSet;
 use std::fmt::Display;
 
-use crate::account::Account;
-use crate::delta::ExtractionMode;
-use crate::engine::{EngineError, SyncMode, SyncResponse};
+use engine_contract::account::Account;
+use engine_contract::engine::{EngineError, SyncMode, SyncResponse};
+use engine_contract::extraction::ExtractionMode;
 
 /// How many changes or differing objects a message names before it stops listing.
 const NAMED: usize = 5;

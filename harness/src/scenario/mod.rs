@@ -1,5 +1,5 @@
 //! Scenarios: YAML files that describe a directory, DC hosts, settings, a cloud account
-//! and steps; a runner that plays them through a [`crate::engine::SyncEngine`] against a
+//! and steps; a runner that plays them through a [`engine_contract::engine::SyncEngine`] against a
 //! private in-process fake-dc; transcripts for snapshot review.
 
 mod changes;

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::account::Account;
-use crate::report::SyncMethod;
-use crate::settings::{AccountSettings, ConnectorSettings};
+use engine_contract::account::Account;
+use engine_contract::report::SyncMethod;
+use engine_contract::settings::{AccountSettings, ConnectorSettings};
 
 /// One scenario file.
 #[derive(Debug, Clone, Deserialize)]
@@ -252,7 +252,7 @@ pub struct SignIn {
     /// The password typed.
     pub password: String,
     /// The expected result.
-    pub expect: crate::engine::SignInResult,
+    pub expect: engine_contract::engine::SignInResult,
 }
 
 /// Checks on the cloud account and the last run. Every field is optional; only what is
@@ -370,8 +370,9 @@ pub struct RunExpect {
     /// `verified`, `relaxed`, `plain`, `failed` or `not-connected`.
     #[serde(default)]
     pub tls: Option<String>,
-    /// Text that must appear in one of the report's errors (engine wording: only the
-    /// reference engine is held to it).
+    /// Text that must appear in one of the report's errors. Every engine is held to it,
+    /// so a scenario names the part any engine would say (the DC's diagnostic, AD's
+    /// sub-code), not one engine's sentence.
     #[serde(default)]
     pub error_contains: Option<String>,
     /// Number of changes applied.

@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::account::{Account, Origin};
-use crate::change::Change;
-use crate::report::Report;
+use engine_contract::account::{Account, Origin};
+use engine_contract::change::Change;
+use engine_contract::report::Report;
 
 /// Most users (and, separately, contacts) listed one per line; more are summarised.
 const MAX_OBJECT_LINES: usize = 200;
@@ -240,7 +240,7 @@ pub fn account(account: &Account) -> String {
     out
 }
 
-fn user_line(u: &crate::account::CloudUser) -> String {
+fn user_line(u: &engine_contract::account::CloudUser) -> String {
     let origin = match u.origin {
         Origin::Manual => "manual",
         Origin::DirectoryGenerated { .. } => "directory generated",
@@ -262,9 +262,10 @@ fn user_line(u: &crate::account::CloudUser) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::account::{CloudGroup, CloudUser};
-    use crate::address::Address;
-    use crate::guid::Guid;
+    use engine_contract::account::{CloudGroup, CloudUser};
+    use engine_contract::address::Address;
+    use engine_contract::guid::Guid;
+    use engine_contract::report::{SyncMethod, TlsOutcome};
 
     fn address(i: usize) -> Address {
         Address::parse(&format!("user{i:04}@corp.example.test")).expect("address")
@@ -365,12 +366,7 @@ mod tests {
             text.contains("  group Sales Team: - 1 members [user0005@corp.example.test]"),
             "{text}"
         );
-        let mut report = crate::report::Report::from_plan(
-            crate::report::SyncMethod::Agent,
-            None,
-            crate::report::TlsOutcome::NotConnected,
-            &Default::default(),
-        );
+        let mut report = Report::new(SyncMethod::Agent, None, TlsOutcome::NotConnected);
         report.changes = changes;
         report.warnings.push("careful".into());
         let text = super::report(&report);

@@ -16,9 +16,11 @@ use time::OffsetDateTime;
 use super::changes::{apply_change, describe, faults};
 use super::model::{Scenario, Step};
 use super::{expect, invariant, render};
-use crate::account::Account;
-use crate::engine::{DcEndpoint, SignInRequest, SyncEngine, SyncMode, SyncRequest, SyncResponse};
 use crate::schedule;
+use engine_contract::account::Account;
+use engine_contract::engine::{
+    DcEndpoint, SignInRequest, SyncEngine, SyncMode, SyncRequest, SyncResponse,
+};
 
 /// A scenario file, parsed.
 #[derive(Debug, Clone)]
@@ -420,8 +422,7 @@ impl Run<'_> {
                     }
                 }
                 Step::Expect(e) => {
-                    let problems =
-                        expect::check(e, &self.account, self.last.as_ref(), self.engine.name());
+                    let problems = expect::check(e, &self.account, self.last.as_ref());
                     if problems.is_empty() {
                         let _ = writeln!(self.out, "ok");
                     }

@@ -1,0 +1,381 @@
+//! Delta sync: an extraction that reads only what changed since the last run, by AD's
+//! `uSNChanged` watermark, and merges it into what the last run read.
+//!
+//! # What is kept between runs
+//!
+//! A [`DeltaState`]: the watermark (the DC's identity and its `highestCommittedUSN` read
+//! *before* the last complete extraction began) and the last extraction's objects by
+//! `objectGUID`, *before* the transform. Pre-transform, because what a user or group
+//! becomes in the cloud depends on other objects (nested groups, primary groups, dynamic
+//! lists): a changed user can change a group that did not change. For each group the
+//! state also keeps the identities of its members ([`Extraction::member_identities`]),
+//! synced or not: AD links members by identity, and a renamed member changes the text of
+//! every `member` value naming it without changing the group's `uSNChanged`.
+//!
+//! # A delta run
+//!
+//! 1. Read the rootDSE: `dsServiceName`, `highestCommittedUSN` (the next watermark),
+//!    `defaultNamingContext` (the domain head).
+//! 2. Decide full or delta ([`FullReason`] says why a run is full): no state; other
+//!    settings (root DN, service account, method, additional attributes); another DC
+//!    (`dsServiceName` or host differs: USNs are per DC, e.g. after failover to the
+//!    secondary); `highestCommittedUSN` below the watermark (the DC was restored from a
+//!    backup); the last run synced members of other domains (the Global Catalog's
+//!    objects are not covered by one domain's change search, so they are read in full);
+//!    the root DN outside the DC's domain.
+//! 3. Tombstones: a paged search under `CN=Deleted Objects` with the Show Deleted control
+//!    for `(&(isDeleted=TRUE)(uSNChanged>=watermark+1))`. When the service account cannot
+//!    read the container, deletions would go unseen: the run is full instead.
+//! 4. Changes: one paged subtree search under the *domain head* (not the root DN, so an
+//!    object moved out of the root DN is seen and dropped) for
+//!    `(uSNChanged>=watermark+1)` with the attributes of a full extraction. Changed
+//!    objects under the root DN that a full extraction would read replace the stored
+//!    ones; the others (moved out, mail removed) are dropped.
+//! 5. Containers: AD does not change the `uSNChanged` of the objects below a renamed or
+//!    moved OU, though their DNs change. The subtree of every changed container (an
+//!    entry that is neither a user, contact, group, list, computer nor foreign
+//!    principal) is read again with the full extraction's filter.
+//! 6. Groups that changed, or that the state holds no members for (moved into the root
+//!    DN), get their whole `member` list (ranged retrieval as in a full extraction) and
+//!    their members resolved; every other group keeps its stored member identities.
+//!    Dynamic lists are evaluated again every run: their members change without the list
+//!    changing.
+//! 7. Transform, transfer and apply as after a full extraction.
+//!
+//! Changes committed while a run reads have USNs above the watermark it started from, so
+//! the next run reads them again: nothing is lost, some things are read twice. A run that
+//! fails keeps the state it was given.
+//!
+//! Warnings about group members (unreadable, outside the root DN) come from the groups a
+//! run resolves, so a delta run repeats them only for groups that changed.
+
+mod decide;
+mod merge;
+pub(crate) mod read;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ldap3::Ldap;
+use serde::{Deserialize, Serialize};
+
+use crate::extract::{
+    self, normalize_dn, ExtractError, ExtractRequest, ExtractStats, Extraction, MemberSource,
+    Object, ObjectKind,
+};
+use crate::guid::Guid;
+pub use engine_contract::extraction::{ExtractionMode, FullReason};
+
+use decide::decide;
+
+/// How far the stored objects are known: up to `usn` on the DC `dc`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Watermark {
+    /// The host name the run connected to (the primary or the secondary).
+    pub host: String,
+    /// The DC's `dsServiceName` (its NTDS Settings object): its identity whatever name it
+    /// was reached by.
+    pub dc: String,
+    /// `highestCommittedUSN`, read before the extraction began.
+    pub usn: u64,
+}
+
+/// What the stored objects were extracted for. A run with a different scope reads
+/// everything, as the stored objects may lack attributes or objects it needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ExtractionScope {
+    /// The root DN, normalized.
+    pub root_dn: String,
+    /// The service account, normalized: another account may be allowed to read more.
+    pub bind_dn: String,
+    /// The configured additional attributes, lower case, sorted.
+    pub additional_attributes: Vec<String>,
+    /// Members of other domains looked up on the Global Catalog (the agent).
+    pub global_catalog: bool,
+}
+
+impl ExtractionScope {
+    /// The scope of an extraction with these settings.
+    pub fn new(
+        root_dn: &str,
+        bind_dn: &str,
+        additional_attributes: &[String],
+        global_catalog: bool,
+    ) -> Self {
+        let mut additional: Vec<String> = additional_attributes
+            .iter()
+            .map(|attribute| attribute.to_ascii_lowercase())
+            .collect();
+        additional.sort();
+        additional.dedup();
+        Self {
+            root_dn: normalize_dn(root_dn),
+            bind_dn: normalize_dn(bind_dn),
+            additional_attributes: additional,
+            global_catalog,
+        }
+    }
+}
+
+/// What a delta run continues from: see the module docs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct DeltaState {
+    /// Up to where the objects are known.
+    watermark: Watermark,
+    /// What they were extracted for.
+    scope: ExtractionScope,
+    /// The last extraction's objects by GUID, with `member` emptied: the DNs in it go
+    /// stale when members are renamed, so membership is kept in `members` instead.
+    objects: BTreeMap<Guid, Object>,
+    /// Each group's member identities (see [`Extraction::member_identities`]).
+    members: BTreeMap<Guid, BTreeSet<Guid>>,
+}
+
+impl DeltaState {
+    /// Moves the watermark, as a stack would that took it at another moment; only the
+    /// test kit's planted defects do.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn set_watermark_usn(&mut self, usn: u64) {
+        self.watermark.usn = usn;
+    }
+
+    /// The state after a complete extraction that began at `watermark`.
+    pub fn capture(watermark: Watermark, scope: ExtractionScope, extraction: &Extraction) -> Self {
+        let objects: BTreeMap<Guid, Object> = extraction
+            .objects
+            .iter()
+            .map(|(guid, object)| {
+                let mut object = object.clone();
+                object.members = Vec::new();
+                object.member_range_next = None;
+                (*guid, object)
+            })
+            .collect();
+        let members = extraction
+            .member_identities
+            .iter()
+            .filter(|(group, _)| {
+                objects
+                    .get(group)
+                    .is_some_and(|object| object.kind == ObjectKind::Group)
+            })
+            .map(|(group, identities)| (*group, identities.clone()))
+            .collect();
+        Self {
+            watermark,
+            scope,
+            objects,
+            members,
+        }
+    }
+
+    /// Up to where the stored objects are known.
+    pub fn watermark(&self) -> &Watermark {
+        &self.watermark
+    }
+
+    /// What they were extracted for.
+    pub fn scope(&self) -> &ExtractionScope {
+        &self.scope
+    }
+
+    /// The stored objects by GUID.
+    pub fn objects(&self) -> &BTreeMap<Guid, Object> {
+        &self.objects
+    }
+
+    /// Whether the stored objects include members of other domains, found through the
+    /// Global Catalog.
+    pub fn has_cross_domain_members(&self) -> bool {
+        self.objects.values().any(|object| object.looked_up)
+    }
+}
+
+/// A complete delta-capable extraction.
+#[derive(Debug, Clone)]
+pub struct DeltaExtraction {
+    /// What the transform reads, as a full extraction would have produced it.
+    pub extraction: Extraction,
+    /// How the directory was read.
+    pub mode: ExtractionMode,
+    /// What the next run continues from; `None` when the DC offers no watermark.
+    pub state: Option<DeltaState>,
+}
+
+/// Runs a delta-capable extraction on a bound connection: see the module docs.
+pub async fn extract(
+    ldap: &mut Ldap,
+    members: MemberSource<'_>,
+    request: &ExtractRequest<'_>,
+    scope: ExtractionScope,
+    previous: Option<&DeltaState>,
+    stats: &mut ExtractStats,
+) -> Result<DeltaExtraction, ExtractError> {
+    let dc = read::root_dse(ldap, request).await?;
+    let (Some(dc_name), Some(usn)) = (dc.service_name.clone(), dc.highest_usn) else {
+        let extraction = extract::extract(ldap, members, request, stats).await?;
+        return Ok(DeltaExtraction {
+            extraction,
+            mode: ExtractionMode::Full {
+                reason: FullReason::NoChangeTracking,
+            },
+            state: None,
+        });
+    };
+    let watermark = Watermark {
+        host: request.host.to_owned(),
+        dc: dc_name,
+        usn,
+    };
+    let domain = dc.default_naming_context.unwrap_or_default();
+    let decided = decide(previous, &watermark, &scope, &domain, request.root_dn);
+    let tombstones = match decided {
+        Ok((_, since)) => read::tombstones(ldap, request, &domain, since, stats)
+            .await?
+            .map(|tombstones| request.steps.deleted(tombstones)),
+        Err(_) => Some(Vec::new()),
+    };
+    let extracted = match (decided, tombstones) {
+        (Ok((state, since)), Some(tombstones)) => {
+            let from = Continued {
+                state,
+                since,
+                tombstones,
+                domain,
+            };
+            continue_from(ldap, members, request, scope, watermark, from, stats).await
+        }
+        (Err(reason), _) => full(ldap, members, request, scope, watermark, reason, stats).await,
+        (Ok(_), None) => {
+            let reason = FullReason::DeletedObjectsHidden;
+            full(ldap, members, request, scope, watermark, reason, stats).await
+        }
+    };
+    extracted
+}
+
+/// What a delta run continues from.
+struct Continued<'a> {
+    /// The last run's state.
+    state: &'a DeltaState,
+    /// Its watermark.
+    since: u64,
+    /// Objects deleted since.
+    tombstones: Vec<Guid>,
+    /// The head of the DC's domain, where changes are searched.
+    domain: String,
+}
+
+/// The delta proper: steps 4 to 6 of the module docs.
+async fn continue_from(
+    ldap: &mut Ldap,
+    members: MemberSource<'_>,
+    request: &ExtractRequest<'_>,
+    scope: ExtractionScope,
+    watermark: Watermark,
+    from: Continued<'_>,
+    stats: &mut ExtractStats,
+) -> Result<DeltaExtraction, ExtractError> {
+    let Continued {
+        state,
+        since: since_usn,
+        tombstones,
+        domain,
+    } = from;
+    let attrs = extract::requested_attributes(request.additional_attributes);
+    let mut warnings = BTreeSet::new();
+    let changed = read::changed(
+        ldap,
+        request,
+        &domain,
+        since_usn,
+        &attrs,
+        &mut warnings,
+        stats,
+    )
+    .await?;
+    let mut refreshed = Vec::new();
+    let containers = request
+        .steps
+        .containers_to_read(merge::containers_to_read(&changed, &domain));
+    for container in containers {
+        stats.containers += 1;
+        refreshed
+            .extend(read::subtree(ldap, request, &container, &attrs, &mut warnings, stats).await?);
+    }
+    let merged = merge::merge(
+        state,
+        merge::Changes {
+            changed,
+            refreshed,
+            tombstones,
+        },
+        request.root_dn,
+    );
+
+    let mut extraction = Extraction {
+        objects: merged.objects,
+        ..Extraction::default()
+    };
+    for guid in &merged.to_read {
+        if let Some(object) = extraction.objects.get_mut(guid) {
+            extract::complete_range(ldap, request, object, stats).await?;
+        }
+    }
+    extract::resolve_members(
+        ldap,
+        members,
+        request,
+        &attrs,
+        &mut extraction,
+        merged.to_read,
+        &mut warnings,
+        stats,
+    )
+    .await?;
+    for (group, identities) in merged.kept_members {
+        if extraction.direct.contains_key(&group) {
+            continue;
+        }
+        let direct = identities
+            .iter()
+            .filter(|member| extraction.objects.contains_key(member))
+            .copied()
+            .collect();
+        extraction.direct.insert(group, direct);
+        extraction.member_identities.insert(group, identities);
+    }
+    extract::evaluate_dynamic_lists(ldap, request, &mut extraction, &mut warnings, stats).await?;
+    extraction.warnings = warnings.into_iter().collect();
+    let up_to_usn = watermark.usn;
+    let state = DeltaState::capture(watermark, scope, &extraction);
+    Ok(DeltaExtraction {
+        extraction,
+        mode: ExtractionMode::Delta {
+            since_usn,
+            up_to_usn,
+        },
+        state: Some(state),
+    })
+}
+
+/// A full extraction that records the state a later delta run continues from.
+async fn full(
+    ldap: &mut Ldap,
+    members: MemberSource<'_>,
+    request: &ExtractRequest<'_>,
+    scope: ExtractionScope,
+    watermark: Watermark,
+    reason: FullReason,
+    stats: &mut ExtractStats,
+) -> Result<DeltaExtraction, ExtractError> {
+    let extraction = extract::extract(ldap, members, request, stats).await?;
+    let state = DeltaState::capture(watermark, scope, &extraction);
+    Ok(DeltaExtraction {
+        extraction,
+        mode: ExtractionMode::Full { reason },
+        state: Some(state),
+    })
+}
