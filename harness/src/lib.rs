@@ -12,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+pub mod partition;
 pub mod scenario;
 pub mod schedule;
 pub mod subprocess;

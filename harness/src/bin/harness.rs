@@ -40,6 +40,8 @@ enum Command {
         #[arg(long, default_value_t = 4, value_parser = at_least_one)]
         jobs: usize,
         #[command(flatten)]
+        shard: ShardArgs,
+        #[command(flatten)]
         engine: EngineArgs,
     },
     /// Run one scenario and print its transcript (the reference engine's, or the
@@ -50,6 +52,26 @@ enum Command {
         #[command(flatten)]
         engine: EngineArgs,
     },
+}
+
+/// Which scenarios of the suite this worker runs, when a CI pipeline splits it
+/// (docs/ci.md).
+#[derive(clap::Args)]
+struct ShardArgs {
+    /// Run only shard K of N, e.g. 2/3: the shards 1/N … N/N together run every scenario
+    /// exactly once (dealt by name, or balanced with --balance-by).
+    #[arg(long, value_name = "K/N")]
+    partition: Option<harness::partition::Partition>,
+    /// Balance the shards by the durations recorded in this file (JSON: scenario name to
+    /// seconds, as --record-timings writes it); every worker must read the same file.
+    #[arg(long, value_name = "FILE", requires = "partition")]
+    balance_by: Option<PathBuf>,
+    /// After the run, add each scenario's duration to this file (created when missing).
+    #[arg(long, value_name = "FILE")]
+    record_timings: Option<PathBuf>,
+    /// Print the names of the scenarios this run would run, one per line, and exit.
+    #[arg(long)]
+    list: bool,
 }
 
 /// Which engine runs the scenarios: the reference stack, or a program speaking the
@@ -91,8 +113,9 @@ fn main() -> ExitCode {
                 junit,
                 accept,
                 jobs,
+                shard,
                 engine,
-            } => run(paths, filter, junit, accept, jobs, engine).await,
+            } => run(paths, filter, junit, accept, jobs, shard, engine).await,
             Command::Show { scenario, engine } => show(scenario, engine).await,
         }
     });
@@ -149,12 +172,14 @@ async fn foreign_engine(
     Ok(Arc::new(engine))
 }
 
+#[allow(clippy::too_many_arguments)] // one per flag of `harness run`
 async fn run(
     paths: Vec<PathBuf>,
     filter: Option<String>,
     junit: Option<PathBuf>,
     accept: bool,
     jobs: usize,
+    shard: ShardArgs,
     engine_args: EngineArgs,
 ) -> anyhow::Result<ExitCode> {
     let paths = if paths.is_empty() {
@@ -173,6 +198,23 @@ async fn run(
                 .join(", ")
         );
     }
+    let files = match shard.partition {
+        None => files,
+        Some(partition) => {
+            let timings = match &shard.balance_by {
+                Some(path) => Some(harness::partition::Timings::read(path)?),
+                None => None,
+            };
+            harness::partition::select(&files, partition, timings.as_ref())
+        }
+    };
+    if shard.list {
+        for file in &files {
+            println!("{}", file.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    // A shard may be empty (more shards than scenarios); that is a pass, not an error.
     let (engine, mode) = match &engine_args.engine {
         // The snapshots are the reference engine's transcripts: another engine's words
         // legitimately differ, so only its expectations and invariants are judged.
@@ -243,6 +285,12 @@ async fn run(
     }
     println!("\nengine: {}", engine.name());
     println!("{passed} passed, {failed} failed, {changed} changed snapshot, {skipped} not claimed");
+    if let Some(path) = &shard.record_timings {
+        harness::partition::Timings::record(
+            path,
+            results.iter().map(|r| (r.name.clone(), r.elapsed)),
+        )?;
+    }
     if let Some(path) = junit {
         let xml = suite::junit(&results, engine.name()).context("rendering JUnit XML")?;
         std::fs::write(&path, xml).with_context(|| format!("writing {}", path.display()))?;
