@@ -19,7 +19,7 @@
 //!
 //! Needs about two file descriptors per connection in this process and one in the server:
 //! raise the limit first if it is low (`ulimit -n 4096`). Bounded: `SOAK_SECS` (default 60)
-//! of load, `SOAK_SETTLE` (default 10) seconds of sampling after the close, every request
+//! of load, `SOAK_SETTLE` (default 20) seconds of sampling after the close, every request
 //! with a 30 s timeout. Not run by `cargo test`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -543,7 +543,7 @@ async fn round(
 async fn main() {
     let conns = env_u64("SOAK_CONNS", 1_000) as usize;
     let secs = env_u64("SOAK_SECS", 60);
-    let settle = env_u64("SOAK_SETTLE", 10);
+    let settle = env_u64("SOAK_SETTLE", 20);
     let rounds = env_u64("SOAK_ROUNDS", 1).max(1);
     let t0 = Instant::now();
     let server = Server::start();

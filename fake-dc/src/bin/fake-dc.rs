@@ -12,6 +12,14 @@ use fake_dc::ldif::{self, LdifFlavour};
 use fake_dc::server::{FakeDc, HostConfig, ServerOptions};
 use fake_dc::tls::CertProfile;
 
+/// jemalloc hands freed pages back to the system a few seconds after a burst of
+/// connections ends (with its background purging thread), where glibc's malloc keeps them
+/// in per-thread arenas for good: a long-lived fake DC shared by a CI job should shrink
+/// back once the job's clients are gone. See the soak bench (benches/soak.rs).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "fake-dc",
@@ -106,6 +114,13 @@ struct ServeArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Purging freed pages on a timer rather than on the next allocation is what lets an
+    // idle server's memory fall after a load ends. Without it memory still works, only
+    // later, so a failure here is no reason to stop.
+    #[cfg(not(target_env = "msvc"))]
+    if let Err(e) = tikv_jemalloc_ctl::background_thread::write(true) {
+        eprintln!("warning: jemalloc's background purging is off: {e}");
+    }
     match cli.command {
         Command::Check { paths } => check(&paths),
         Command::Serve(args) => report(serve(*args)),
