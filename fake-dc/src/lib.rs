@@ -12,6 +12,7 @@
 //! - [`ldif`]: LDIF export, for inspection and for loading the same data into slapd;
 //! - [`policy`]: AD's query policy (MaxPageSize, MaxQueryDuration, …) as one set.
 
+pub mod control;
 pub mod directory;
 pub mod dn;
 pub mod filter;
@@ -19,5 +20,6 @@ pub mod fixture;
 pub mod ldif;
 pub mod policy;
 pub mod schema;
+pub mod serve;
 pub mod server;
 pub mod tls;
