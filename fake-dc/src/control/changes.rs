@@ -237,18 +237,61 @@ pub fn name(change: &Change) -> &'static str {
 /// Applies every change in order, or none: on the first failure the directory is left
 /// as it was and the error names the change (`changes[2].…`).
 pub fn apply_all(d: &mut Directory, changes: &[Change]) -> Result<(), (usize, ChangeError)> {
+    let blame = |i: usize, change: &Change, e: ChangeError| {
+        let field = match e.field.as_str() {
+            "" => name(change).to_string(),
+            f => format!("{}.{f}", name(change)),
+        };
+        (i, ChangeError { field, ..e })
+    };
+    // Every malformed field of the batch is found before anything runs, so a typo in
+    // the last change is reported as such, not hidden behind a refusal of an earlier one.
+    for (i, change) in changes.iter().enumerate() {
+        check(change).map_err(|e| blame(i, change, e))?;
+    }
     let mut work = d.clone();
     for (i, change) in changes.iter().enumerate() {
-        apply(&mut work, change).map_err(|e| {
-            let field = match e.field.as_str() {
-                "" => name(change).to_string(),
-                f => format!("{}.{f}", name(change)),
-            };
-            (i, ChangeError { field, ..e })
-        })?;
+        apply(&mut work, change).map_err(|e| blame(i, change, e))?;
     }
     *d = work;
     Ok(())
+}
+
+/// Checks the syntax of a change's DNs and GUIDs, without the directory.
+fn check(change: &Change) -> Result<(), ChangeError> {
+    let dn = |field: &str, text: &str| {
+        Dn::parse(text)
+            .map(drop)
+            .map_err(|e| malformed(field, format!("'{text}': {e}")))
+    };
+    match change {
+        Change::AddUser(u) => {
+            dn("parent", &u.parent)?;
+            guid("object-guid", &u.object_guid).map(drop)
+        }
+        Change::AddGroup(g) => {
+            dn("parent", &g.parent)?;
+            for (i, m) in g.members.iter().enumerate() {
+                dn(&format!("members[{i}]"), m)?;
+            }
+            guid("object-guid", &g.object_guid).map(drop)
+        }
+        Change::AddContact(c) => {
+            dn("parent", &c.parent)?;
+            guid("object-guid", &c.object_guid).map(drop)
+        }
+        Change::Modify(m) => dn("dn", &m.dn),
+        Change::Move { dn: target, to } => dn("dn", target).and_then(|()| dn("to", to)),
+        Change::Rename { dn: target, .. } => dn("dn", target),
+        Change::AddMember { group, member } | Change::RemoveMember { group, member } => {
+            dn("group", group).and_then(|()| dn("member", member))
+        }
+        Change::Delete(target)
+        | Change::Disable(target)
+        | Change::Enable(target)
+        | Change::Lock(target)
+        | Change::Unlock(target) => dn("", target),
+    }
 }
 
 /// Applies one change; its error's field is relative to the change.
