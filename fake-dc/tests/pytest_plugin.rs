@@ -17,7 +17,15 @@ fn the_pytest_plugins_own_tests_pass_against_the_real_binary() {
     );
     let package = root.join("python/fake-dc-pytest");
     let output = Command::new(&python)
-        .args(["-m", "pytest", "-p", "fake_dc.plugin", "-p", "no:cacheprovider", "-q"])
+        .args([
+            "-m",
+            "pytest",
+            "-p",
+            "fake_dc.plugin",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+        ])
         .arg(package.join("tests"))
         .env("FAKE_DC_BIN", env!("CARGO_BIN_EXE_fake-dc"))
         // The package from the checkout, not an installed copy that may be older.
