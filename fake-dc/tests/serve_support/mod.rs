@@ -1,6 +1,8 @@
 //! A `fake-dc serve --ready-json` child process and a small HTTP client for its control
 //! API, as a test suite in another language would use them: the binary, its stdout line,
 //! plain HTTP/1.1 over a socket.
+// Each test binary uses part of it.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
