@@ -3,7 +3,6 @@
 //! as changes to the same objects, not as deletes and adds.
 
 use super::{Directory, EntryId};
-use std::sync::Arc;
 
 impl Directory {
     /// Gives every entry of `self` whose DN also names an entry of `old` that entry's
@@ -26,9 +25,8 @@ impl Directory {
             if self.guid_index.contains_key(&guid) {
                 continue;
             }
-            let index = Arc::make_mut(&mut self.guid_index);
-            index.remove(&current);
-            index.insert(guid, id);
+            self.guid_index.remove(&current);
+            self.guid_index.insert(guid, id);
             self.entry_mut(id).guid = guid;
             kept += 1;
         }

@@ -13,6 +13,7 @@ mod entry;
 mod identity;
 mod ids;
 mod mutate;
+mod shared;
 
 pub use computed::Values;
 pub use entry::{Attr, Entry, EntryId, Guid, Sid};
@@ -30,6 +31,7 @@ use std::sync::Arc;
 
 use crate::dn::{fold_case, Dn, Rdn};
 use crate::schema::ObjectKind;
+use shared::SharedMap;
 
 /// Attributes whose values are indexed for equality lookups.
 pub const INDEXED: &[&str] = &[
@@ -91,21 +93,22 @@ pub struct Domain {
 /// The whole forest.
 ///
 /// Cloning is cheap and is what a snapshot is: entries are shared (`Arc`, copied on their
-/// first change) and each index is one `Arc`, copied whole on the first change after a
-/// clone. A snapshot of 100,000 entries is then a few milliseconds, and reads never pay
-/// for the sharing (one pointer more to follow).
+/// first change), the hash indexes are [`SharedMap`]s whose shards are copied on their
+/// first change, and each kind's set in `class_index` is an `Arc` too. A snapshot of
+/// 100,000 entries is then a few milliseconds, the first write after it copies a shard
+/// of each index it touches, and reads pay one pointer more to follow.
 #[derive(Clone)]
 pub struct Directory {
     /// Every entry ever created, tombstones included; `EntryId` indexes it.
     entries: Vec<Arc<Entry>>,
     /// Case-folded DN → entry.
-    dn_index: Arc<HashMap<String, EntryId>>,
-    guid_index: Arc<HashMap<Guid, EntryId>>,
-    sid_index: Arc<HashMap<Sid, EntryId>>,
+    dn_index: SharedMap<String, EntryId>,
+    guid_index: SharedMap<Guid, EntryId>,
+    sid_index: SharedMap<Sid, EntryId>,
     /// Attribute (from `INDEXED`, case-folded) → case-folded value → entries holding it.
-    value_index: Arc<HashMap<String, HashMap<String, Vec<EntryId>>>>,
+    value_index: HashMap<String, SharedMap<String, Vec<EntryId>>>,
     /// Live entries of each kind, ordered by id.
-    class_index: Arc<HashMap<ObjectKind, BTreeSet<EntryId>>>,
+    class_index: HashMap<ObjectKind, Arc<BTreeSet<EntryId>>>,
     /// Domains in fixture order; the first is the forest root.
     pub domains: Vec<Domain>,
     /// `CN=Configuration,DC=<root>`.
@@ -151,16 +154,14 @@ impl Directory {
     pub fn new(seed: u64) -> Self {
         Directory {
             entries: Vec::new(),
-            dn_index: Arc::default(),
-            guid_index: Arc::default(),
-            sid_index: Arc::default(),
-            value_index: Arc::new(
-                INDEXED
-                    .iter()
-                    .map(|a| (a.to_ascii_lowercase(), HashMap::default()))
-                    .collect(),
-            ),
-            class_index: Arc::default(),
+            dn_index: SharedMap::default(),
+            guid_index: SharedMap::default(),
+            sid_index: SharedMap::default(),
+            value_index: INDEXED
+                .iter()
+                .map(|a| (a.to_ascii_lowercase(), SharedMap::default()))
+                .collect(),
+            class_index: HashMap::default(),
             domains: Vec::new(),
             configuration: None,
             schema: None,
@@ -457,19 +458,16 @@ impl Directory {
         self.refresh_dn_text(id);
         let key = self.dn_key(id);
         self.longest_dn_key = self.longest_dn_key.max(key.len());
-        Arc::make_mut(&mut self.dn_index).insert(key, id);
+        self.dn_index.insert(key, id);
         let e = &self.entries[id.index()];
-        Arc::make_mut(&mut self.guid_index).insert(e.guid, id);
+        self.guid_index.insert(e.guid, id);
         if e.deleted {
             return;
         }
         if let Some(sid) = &e.sid {
-            Arc::make_mut(&mut self.sid_index).insert(sid.clone(), id);
+            self.sid_index.insert(sid.clone(), id);
         }
-        Arc::make_mut(&mut self.class_index)
-            .entry(e.kind)
-            .or_default()
-            .insert(id);
+        Arc::make_mut(self.class_index.entry(e.kind).or_default()).insert(id);
         for attr in INDEXED {
             let lower = attr.to_ascii_lowercase();
             let values: Vec<String> = e
@@ -478,9 +476,9 @@ impl Directory {
                 .iter()
                 .map(|v| fold_case(&String::from_utf8_lossy(v)))
                 .collect();
-            if let Some(index) = Arc::make_mut(&mut self.value_index).get_mut(&lower) {
+            if let Some(index) = self.value_index.get_mut(&lower) {
                 for v in values {
-                    let ids = index.entry(v).or_default();
+                    let ids = index.get_or_default(v);
                     if !ids.contains(&id) {
                         ids.push(id);
                     }
@@ -492,16 +490,16 @@ impl Directory {
     /// Removes `id` from every index (before a change that moves or rewrites it).
     pub(crate) fn unindex(&mut self, id: EntryId) {
         let key = self.dn_key(id);
-        Arc::make_mut(&mut self.dn_index).remove(&key);
+        self.dn_index.remove(&key);
         let e = &self.entries[id.index()];
-        Arc::make_mut(&mut self.guid_index).remove(&e.guid);
+        self.guid_index.remove(&e.guid);
         if let Some(sid) = &e.sid {
             if self.sid_index.get(sid) == Some(&id) {
-                Arc::make_mut(&mut self.sid_index).remove(sid);
+                self.sid_index.remove(sid);
             }
         }
-        if let Some(set) = Arc::make_mut(&mut self.class_index).get_mut(&e.kind) {
-            set.remove(&id);
+        if let Some(set) = self.class_index.get_mut(&e.kind) {
+            Arc::make_mut(set).remove(&id);
         }
         for attr in INDEXED {
             let lower = attr.to_ascii_lowercase();
@@ -511,7 +509,7 @@ impl Directory {
                 .iter()
                 .map(|v| fold_case(&String::from_utf8_lossy(v)))
                 .collect();
-            if let Some(index) = Arc::make_mut(&mut self.value_index).get_mut(&lower) {
+            if let Some(index) = self.value_index.get_mut(&lower) {
                 for v in values {
                     if let Some(ids) = index.get_mut(&v) {
                         ids.retain(|x| *x != id);
@@ -535,9 +533,9 @@ impl Directory {
             } else {
                 continue;
             };
-            Arc::make_mut(&mut self.dn_index).remove(&old_key);
+            self.dn_index.remove(&old_key);
             self.longest_dn_key = self.longest_dn_key.max(new_key.len());
-            Arc::make_mut(&mut self.dn_index).insert(new_key, sub);
+            self.dn_index.insert(new_key, sub);
         }
     }
 
