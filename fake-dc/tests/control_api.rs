@@ -223,3 +223,87 @@ async fn the_clock_moves_and_changes_since_a_usn_are_listed() {
     assert_eq!(entries[0]["dn"], user);
     assert!(entries[0]["usn-created"].as_u64().unwrap() > usn);
 }
+
+#[tokio::test]
+async fn statistics_count_binds_pages_ranged_reads_and_controls_per_host() {
+    use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+    let served = serve(&fixture("small-org.yaml"), &[]);
+    let mut ldap = connect(&served, DC1).await;
+    let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
+        Box::new(EntriesOnly::new()),
+        Box::new(PagedResults::new(500)),
+    ];
+    let mut stream = ldap
+        .streaming_search_with(
+            adapters,
+            BASE,
+            Scope::Subtree,
+            "(objectClass=user)",
+            vec!["cn"],
+        )
+        .await
+        .unwrap();
+    let mut users = 0;
+    while stream.next().await.unwrap().is_some() {
+        users += 1;
+    }
+    assert_eq!(stream.finish().await.rc, 0);
+    let r = ldap
+        .search(
+            BASE,
+            Scope::Subtree,
+            "(objectClass=group)",
+            vec!["member;range=0-*"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.1.rc, 0);
+    let bad = ldap.simple_bind(SVC, "wrong").await.unwrap();
+    assert_eq!(bad.rc, 49);
+
+    let (_, stats) = served.call("GET", "/stats", None);
+    let dc1 = &stats["hosts"][DC1];
+    assert_eq!(dc1["binds-success"], 1, "{stats}");
+    assert_eq!(dc1["binds-invalid-credentials"], 1, "{stats}");
+    let pages = dc1["pages"].as_u64().unwrap();
+    assert_eq!(pages, (users as u64).div_ceil(500), "{stats}");
+    assert_eq!(dc1["searches"].as_u64(), Some(pages + 1), "{stats}");
+    assert_eq!(dc1["ranged-reads"], 1, "{stats}");
+    assert_eq!(
+        dc1["controls"]["1.2.840.113556.1.4.319"].as_u64(),
+        Some(pages)
+    );
+    // dc2 saw nothing; a reset zeroes everything.
+    assert_eq!(stats["hosts"][DC2]["searches"], 0, "{stats}");
+    let (status, _) = served.call("DELETE", "/stats", None);
+    assert_eq!(status, 204);
+    let (_, stats) = served.call("GET", &format!("/hosts/{DC1}/stats"), None);
+    assert_eq!(stats["searches"], 0, "{stats}");
+    assert_eq!(stats["controls"], serde_json::json!({}), "{stats}");
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let served = serve(&fixture("minimal.yaml"), &[]);
+    let pid = served.ready["pid"].as_u64().unwrap();
+    assert_eq!(u64::from(served.child.id()), pid);
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut served = served;
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = served.child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "still running"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(served.stderr.lock().unwrap().contains("Terminate"));
+}

@@ -272,7 +272,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let hosts = host_configs(&args, &dir)?;
     let options = server_options(&args, &dir);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let mut builder = FakeDc::builder(dir).options(options);
         for (name, config) in hosts {
             builder = builder.host(name, config);
@@ -357,7 +357,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             let _ = std::fs::remove_file(path);
         }
         anyhow::Ok(())
-    })
+    });
+    // Reading stdin blocks a pool thread that a signal cannot interrupt; dropping the
+    // runtime would wait for it forever, so it is left behind as the process exits.
+    runtime.shutdown_background();
+    result
 }
 
 /// Expands folders into the YAML files they hold, sorted so output is stable.
