@@ -205,6 +205,13 @@ async fn the_clock_moves_and_changes_since_a_usn_are_listed() {
     assert_eq!(clock["now"], 1_700_007_200, "{clock}");
     let (status, body) = served.call("POST", "/clock", Some(json!({"advance": "2h", "set": 5})));
     assert_eq!((status, body["field"].as_str()), (400, Some("body")));
+    // Past AD's last representable time: refused, the clock unmoved.
+    let (status, body) = served.call("POST", "/clock", Some(json!({"set": i64::MAX})));
+    assert_eq!((status, body["field"].as_str()), (400, Some("set")));
+    let (status, body) = served.call("POST", "/clock", Some(json!({"advance": "100000years"})));
+    assert_eq!((status, body["field"].as_str()), (400, Some("advance")));
+    let (_, clock) = served.call("GET", "/clock", None);
+    assert_eq!(clock["now"], 1_700_007_200, "{clock}");
     let (_, before) = served.call("GET", "/changes?since=0", None);
     let usn = before["highest-usn"].as_u64().unwrap();
     let user = "CN=Ann Lee,CN=Users,DC=corp,DC=example,DC=test";

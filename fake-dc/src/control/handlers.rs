@@ -311,6 +311,11 @@ pub async fn reset_stats(State(state): Ctl) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+/// 1601-01-01T00:00:00Z, FILETIME's zero, in Unix seconds.
+const MIN_UNIX: i64 = -11_644_473_600;
+/// 9999-12-31T23:59:59Z, the last generalized time.
+const MAX_UNIX: i64 = 253_402_300_799;
+
 /// The directory clock.
 #[utoipa::path(get, path = "/clock", tag = "clock",
     responses((status = 200, body = ClockState), (status = 401, body = ErrorBody)))]
@@ -329,7 +334,7 @@ pub async fn set_clock(
     State(state): Ctl,
     Body(req): Body<ClockRequest>,
 ) -> Result<Json<ClockState>, ApiError> {
-    match (req.advance, req.set) {
+    let target = match (req.advance, req.set) {
         (Some(text), None) => {
             let by = humantime::parse_duration(&text).map_err(|e| {
                 ApiError::bad(
@@ -337,18 +342,27 @@ pub async fn set_clock(
                     format!("'{text}' is not a duration (90m, 6h, 2d): {e}"),
                 )
             })?;
-            let secs = i64::try_from(by.as_secs())
-                .map_err(|_| ApiError::bad("advance", format!("'{text}' is too long")))?;
-            state.clock.advance(secs);
+            let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
+            ("advance", state.clock.now().saturating_add(secs))
         }
-        (None, Some(unix)) => state.clock.set(unix),
+        (None, Some(unix)) => ("set", unix),
         _ => {
             return Err(ApiError::bad(
                 "body",
                 "give exactly one of 'advance' and 'set'",
             ))
         }
+    };
+    // AD's times are FILETIMEs and generalized times: years 1601 to 9999. Further out,
+    // the arithmetic that turns the clock into attribute values would overflow.
+    let (field, unix) = target;
+    if !(MIN_UNIX..=MAX_UNIX).contains(&unix) {
+        return Err(ApiError::bad(
+            field,
+            format!("the clock would read {unix}: it must stay within the years 1601 to 9999"),
+        ));
     }
+    state.clock.set(unix);
     Ok(get_clock(State(state)).await)
 }
 
