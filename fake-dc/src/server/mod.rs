@@ -17,7 +17,8 @@
 //! `encode.rs` writes responses; `stream.rs` is the plain-or-TLS byte stream and the TLS
 //! handshake; `host.rs` a simulated host and its ports; `state.rs` a connection's
 //! protocol state; `errors.rs` result codes with AD's texts; `faults.rs` every fault,
-//! decided in one place and asked by the others.
+//! decided in one place and asked by the others; `stats.rs` each host's operation
+//! counters, bumped by the dispatcher.
 //!
 //! Invariants: only `listener.rs`, `stream.rs`, `connection.rs` and `send.rs` touch
 //! sockets; the files here import one another without a cycle (`tests/architecture.rs`
