@@ -164,6 +164,8 @@ async fn a_bad_batch_names_the_field_and_applies_nothing() {
         (status, body["field"].as_str()),
         (400, Some("drop-on-page"))
     );
+    let (status, body) = served.call("PUT", "/snapshots", None);
+    assert_eq!((status, body["field"].as_str()), (405, Some("method")));
     let (status, body) = served.call("POST", "/hosts/nohost/faults", Some(json!({"busy": true})));
     assert_eq!((status, body["field"].as_str()), (404, Some("host")));
 

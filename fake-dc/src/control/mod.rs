@@ -87,12 +87,25 @@ pub fn router(state: Arc<ControlState>) -> Router {
         .route("/snapshots/{name}/restore", post(h::restore_snapshot))
         .route("/reload", post(h::reload))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        // A batch of thousands of changes is a few megabytes; axum's default is 2 MB.
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
         .with_state(state)
 }
 
+/// The largest request body accepted.
+const BODY_LIMIT: usize = 64 * 1024 * 1024;
+
 async fn not_found() -> ApiError {
     ApiError::not_found("path", "no such route: see docs/control-api.md")
+}
+
+async fn method_not_allowed(req: Request) -> Response {
+    let message = format!("{} is not a method of {}", req.method(), req.uri().path());
+    let mut response = ApiError::bad("method", message).into_response();
+    *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    response
 }
 
 /// Refuses a request without the right bearer token (compared in constant time, so the
