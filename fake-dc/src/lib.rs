@@ -10,8 +10,13 @@
 //! - [`tls`]: a CA and per-listener certificates of each profile (rcgen), rustls configs;
 //! - [`server`]: the LDAP server: simulated DC hosts on LDAP, LDAPS, GC and GC-TLS, faults;
 //! - [`ldif`]: LDIF export, for inspection and for loading the same data into slapd;
-//! - [`policy`]: AD's query policy (MaxPageSize, MaxQueryDuration, …) as one set.
+//! - [`policy`]: AD's query policy (MaxPageSize, MaxQueryDuration, …) as one set;
+//! - [`control`]: the control API over HTTP (changes, faults, clock, snapshots, reload,
+//!   statistics), with its OpenAPI document;
+//! - [`serve`]: `fake-dc serve` for programs: the JSON ready line, stopping on stdin's
+//!   end or SIGTERM, `--watch`.
 
+pub mod control;
 pub mod directory;
 pub mod dn;
 pub mod filter;
@@ -19,5 +24,6 @@ pub mod fixture;
 pub mod ldif;
 pub mod policy;
 pub mod schema;
+pub mod serve;
 pub mod server;
 pub mod tls;

@@ -1,16 +1,21 @@
 //! The `fake-dc` command: check fixtures, serve a directory, export it as LDIF.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use fake_dc::control::{self, ControlState, DirectoryClock};
+use fake_dc::directory::Directory;
 use fake_dc::fixture::{self, LoadOptions};
 use fake_dc::ldif::{self, LdifFlavour};
+use fake_dc::serve::{stop_signal, ControlInfo, ReadyLine};
 use fake_dc::server::{FakeDc, HostConfig, ServerOptions};
 use fake_dc::tls::CertProfile;
+use tokio_util::sync::CancellationToken;
 
 /// jemalloc hands freed pages back to the system a few seconds after a burst of
 /// connections ends (with its background purging thread), where glibc's malloc keeps them
@@ -39,10 +44,13 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
-    /// Serve a fixture as one DC host over LDAP, LDAPS, GC and GC-TLS until Ctrl-C.
+    /// Serve a fixture over LDAP, LDAPS, GC and GC-TLS until Ctrl-C or SIGTERM.
     ///
-    /// Without any listener option, listens on 127.0.0.1 at AD's ports 389, 636, 3268
-    /// and 3269.
+    /// Without any listener option, serves one DC host on 127.0.0.1 at AD's ports 389,
+    /// 636, 3268 and 3269. For test suites: `--ports auto --ready-json
+    /// --exit-on-stdin-close` serves every DC host of the fixture on free ports, prints
+    /// one JSON line (listeners, CA, control API URL and token) and stops when standard
+    /// input closes (docs/control-api.md).
     Serve(Box<ServeArgs>),
     /// Print a fixture as LDIF on standard output.
     ExportLdif {
@@ -58,10 +66,30 @@ enum Command {
 struct ServeArgs {
     /// The fixture file.
     fixture: PathBuf,
-    /// The DC host to simulate (default: the first DC of the first domain).
+    /// A DC host to simulate; repeat for more (default: the first DC of the first domain,
+    /// or with `--ports auto` every DC host of the fixture).
+    #[arg(long = "host")]
+    hosts: Vec<String>,
+    /// `auto`: every listener of every host on 127.0.0.1, each on a free port (read them
+    /// from the ready line); the listener options below are then not allowed.
+    #[arg(long, value_parser = ["auto"])]
+    ports: Option<String>,
+    /// Print one JSON line on standard output once listening (hosts and listeners, CA
+    /// path and PEM, domains, control URL and token, pid); turns the control API on.
     #[arg(long)]
-    host: Option<String>,
-    /// Plain LDAP listener, e.g. 127.0.0.1:389.
+    ready_json: bool,
+    /// Serve the control API here (port 0: a free one; default with --ready-json:
+    /// 127.0.0.1:0). Every request needs the ready line's bearer token.
+    #[arg(long, value_name = "ADDR")]
+    control: Option<SocketAddr>,
+    /// Stop when standard input closes, so a test framework's child never outlives it.
+    #[arg(long)]
+    exit_on_stdin_close: bool,
+    /// Reload the fixture when its file changes (objectGUIDs kept by DN); a file that
+    /// does not load is reported and the previous directory kept.
+    #[arg(long)]
+    watch: bool,
+    /// Plain LDAP listener, e.g. 127.0.0.1:389 (port 0: a free one).
     #[arg(long)]
     ldap: Option<SocketAddr>,
     /// LDAPS listener, e.g. 127.0.0.1:636.
@@ -154,32 +182,45 @@ fn export(path: &std::path::Path, openldap: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let dir = fixture::load_file(
-        &args.fixture,
-        LoadOptions {
-            fixed_time: args.fixed_time,
-        },
-    )?;
-    let host = match &args.host {
-        Some(h) => h.clone(),
-        None => dir
-            .domains
-            .first()
-            .and_then(|d| d.dc_hosts.first().cloned())
-            .context("the fixture has no DC host")?,
+/// Which hosts to serve, and where each listens.
+fn host_configs(args: &ServeArgs, dir: &Directory) -> anyhow::Result<Vec<(String, HostConfig)>> {
+    let listeners = [args.ldap, args.ldaps, args.gc, args.gc_tls];
+    let all_hosts: Vec<String> = dir
+        .domains
+        .iter()
+        .flat_map(|d| d.dc_hosts.iter().cloned())
+        .collect();
+    let with_cert = |c: HostConfig| HostConfig {
+        cert: args.cert,
+        extra_names: args.cert_names.clone(),
+        ..c
     };
-    let none =
-        args.ldap.is_none() && args.ldaps.is_none() && args.gc.is_none() && args.gc_tls.is_none();
+    if args.ports.is_some() {
+        if listeners.iter().any(Option::is_some) {
+            anyhow::bail!(
+                "--ports auto chooses every listener: drop --ldap, --ldaps, --gc and --gc-tls"
+            );
+        }
+        let hosts = if args.hosts.is_empty() {
+            all_hosts
+        } else {
+            args.hosts.clone()
+        };
+        return Ok(hosts
+            .into_iter()
+            .map(|h| (h, with_cert(HostConfig::loopback())))
+            .collect());
+    }
+    let host = match args.hosts.as_slice() {
+        [] => all_hosts
+            .first()
+            .cloned()
+            .context("the fixture has no DC host")?,
+        [one] => one.clone(),
+        _ => anyhow::bail!("several --host need --ports auto (each host needs its own ports)"),
+    };
     let at = |port: u16| Some(SocketAddr::from(([127, 0, 0, 1], port)));
-    let config = if none {
+    let config = if listeners.iter().all(Option::is_none) {
         HostConfig {
             ldap: at(389),
             ldaps: at(636),
@@ -196,11 +237,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ..HostConfig::default()
         }
     };
-    let config = HostConfig {
-        cert: args.cert,
-        extra_names: args.cert_names.clone(),
-        ..config
-    };
+    Ok(vec![(host, with_cert(config))])
+}
+
+/// The server options: the fixture's query policy, overridden by the flags given.
+fn server_options(args: &ServeArgs, dir: &Directory) -> ServerOptions {
     let mut options = ServerOptions {
         policy: dir.query_policy.clone(),
         ..ServerOptions::default()
@@ -223,37 +264,119 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             *flag = v.max(1);
         }
     }
+    options
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let mut dir = fixture::load_file(
+        &args.fixture,
+        LoadOptions {
+            fixed_time: args.fixed_time,
+        },
+    )?;
+    // The control API moves this clock; --fixed-time pins its base.
+    let clock = DirectoryClock::new(args.fixed_time);
+    dir.set_clock(clock.clock());
+    let hosts = host_configs(&args, &dir)?;
+    let options = server_options(&args, &dir);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async move {
-        let dc = FakeDc::builder(dir)
-            .host(&host, config)
-            .options(options)
-            .start()
-            .await?;
-        if let Some(path) = &args.ca_out {
+    let result = runtime.block_on(async move {
+        let mut builder = FakeDc::builder(dir).options(options);
+        for (name, config) in hosts {
+            builder = builder.host(name, config);
+        }
+        let dc = Arc::new(builder.start().await?);
+        // With --ready-json the CA always goes to a file, so clients that want a path
+        // (OpenSSL's LDAPTLS_CACERT, Java keystores) have one.
+        let ca_path = match (&args.ca_out, args.ready_json) {
+            (Some(p), _) => Some(p.clone()),
+            (None, true) => {
+                Some(std::env::temp_dir().join(format!("fake-dc-{}-ca.pem", std::process::id())))
+            }
+            (None, false) => None,
+        };
+        if let Some(path) = &ca_path {
             std::fs::write(path, dc.ca_pem())
                 .with_context(|| format!("writing the CA certificate to {}", path.display()))?;
             eprintln!("CA certificate written to {}", path.display());
         }
-        for (name, a) in dc.all_addresses() {
-            for (what, addr) in [
-                ("ldap", a.ldap),
-                ("ldaps", a.ldaps),
-                ("gc", a.gc),
-                ("gc-tls", a.gc_tls),
-            ] {
-                if let Some(addr) = addr {
-                    println!("{name} {what} listening on {addr}");
+        let stop = CancellationToken::new();
+        let control_addr = args.control.or(args
+            .ready_json
+            .then(|| SocketAddr::from(([127, 0, 0, 1], 0))));
+        let token = control::new_token()?;
+        let state = Arc::new(ControlState::new(
+            dc.clone(),
+            clock,
+            token.clone(),
+            Some(args.fixture.clone()),
+        ));
+        let mut control_info = None;
+        if let Some(addr) = control_addr {
+            if !addr.ip().is_loopback() {
+                eprintln!("warning: the control API listens on {addr}, beyond loopback");
+            }
+            let (bound, _task) = control::serve(state.clone(), addr, stop.clone()).await?;
+            eprintln!("control API on http://{bound}");
+            control_info = Some(ControlInfo {
+                url: format!("http://{bound}"),
+                token,
+            });
+        }
+        if args.watch {
+            tokio::spawn(fake_dc::serve::watch(
+                state.clone(),
+                args.fixture.clone(),
+                stop.clone(),
+            ));
+        }
+        if args.ready_json {
+            let line = ReadyLine::new(
+                &dc,
+                ca_path.as_deref().unwrap_or(Path::new("")),
+                control_info,
+            );
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", line.to_json())
+                .and_then(|()| out.flush())
+                .context("writing the ready line")?;
+        } else {
+            for (name, a) in dc.all_addresses() {
+                for (what, addr) in [
+                    ("ldap", a.ldap),
+                    ("ldaps", a.ldaps),
+                    ("gc", a.gc),
+                    ("gc-tls", a.gc_tls),
+                ] {
+                    if let Some(addr) = addr {
+                        println!("{name} {what} listening on {addr}");
+                    }
                 }
             }
         }
-        tokio::signal::ctrl_c()
+        let why = stop_signal(args.exit_on_stdin_close)
             .await
-            .context("waiting for Ctrl-C")?;
-        eprintln!("shutting down");
-        dc.shutdown().await;
+            .context("waiting for a signal to stop")?;
+        eprintln!("shutting down ({why:?})");
+        stop.cancel();
+        dc.stop().await;
+        if let (Some(path), None) = (&ca_path, &args.ca_out) {
+            let _ = std::fs::remove_file(path);
+        }
         anyhow::Ok(())
-    })
+    });
+    // Reading stdin blocks a pool thread that a signal cannot interrupt; dropping the
+    // runtime would wait for it forever, so it is left behind as the process exits.
+    runtime.shutdown_background();
+    result
 }
 
 /// Expands folders into the YAML files they hold, sorted so output is stable.

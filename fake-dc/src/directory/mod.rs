@@ -10,8 +10,10 @@
 mod access;
 mod computed;
 mod entry;
+mod identity;
 mod ids;
 mod mutate;
+mod shared;
 
 pub use computed::Values;
 pub use entry::{Attr, Entry, EntryId, Guid, Sid};
@@ -29,6 +31,7 @@ use std::sync::Arc;
 
 use crate::dn::{fold_case, Dn, Rdn};
 use crate::schema::ObjectKind;
+use shared::SharedMap;
 
 /// Attributes whose values are indexed for equality lookups.
 pub const INDEXED: &[&str] = &[
@@ -40,6 +43,27 @@ pub const INDEXED: &[&str] = &[
 
 /// Where the time comes from: the system clock, or a fixed value for reproducible tests.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// What an id that no longer exists reads as (see [`Directory::entry`]).
+static GONE: std::sync::LazyLock<Entry> = std::sync::LazyLock::new(|| Entry {
+    rdn: Rdn::new("CN", "gone"),
+    parent: None,
+    kind: ObjectKind::Container,
+    guid: Guid([0; 16]),
+    sid: None,
+    usn_created: 0,
+    usn_changed: 0,
+    when_created: 0,
+    when_changed: 0,
+    attrs: Vec::new(),
+    members: Vec::new(),
+    member_of: Vec::new(),
+    children: Vec::new(),
+    password: None,
+    read_scopes: Some(Vec::new()),
+    deleted: true,
+    last_known_parent: None,
+});
 
 /// One domain of the forest.
 #[derive(Debug, Clone)]
@@ -67,17 +91,24 @@ pub struct Domain {
 }
 
 /// The whole forest.
+///
+/// Cloning is cheap and is what a snapshot is: entries are shared (`Arc`, copied on their
+/// first change), the hash indexes are [`SharedMap`]s whose shards are copied on their
+/// first change, and each kind's set in `class_index` is an `Arc` too. A snapshot of
+/// 100,000 entries is then a few milliseconds, the first write after it copies a shard
+/// of each index it touches, and reads pay one pointer more to follow.
+#[derive(Clone)]
 pub struct Directory {
     /// Every entry ever created, tombstones included; `EntryId` indexes it.
-    entries: Vec<Entry>,
+    entries: Vec<Arc<Entry>>,
     /// Case-folded DN → entry.
-    dn_index: HashMap<String, EntryId>,
-    guid_index: HashMap<Guid, EntryId>,
-    sid_index: HashMap<Sid, EntryId>,
+    dn_index: SharedMap<String, EntryId>,
+    guid_index: SharedMap<Guid, EntryId>,
+    sid_index: SharedMap<Sid, EntryId>,
     /// Attribute (from `INDEXED`, case-folded) → case-folded value → entries holding it.
-    value_index: HashMap<String, HashMap<String, Vec<EntryId>>>,
+    value_index: HashMap<String, SharedMap<String, Vec<EntryId>>>,
     /// Live entries of each kind, ordered by id.
-    class_index: HashMap<ObjectKind, BTreeSet<EntryId>>,
+    class_index: HashMap<ObjectKind, Arc<BTreeSet<EntryId>>>,
     /// Domains in fixture order; the first is the forest root.
     pub domains: Vec<Domain>,
     /// `CN=Configuration,DC=<root>`.
@@ -99,7 +130,7 @@ pub struct Directory {
     /// Each entry's DN as text, kept with `dn_index` (every search result and every
     /// `member` value prints one, and walking the ancestors each time dominated paged
     /// searches).
-    dn_text: Vec<Box<str>>,
+    dn_text: Vec<Arc<str>>,
     /// The longest key `dn_index` has ever held, in bytes: no longer DN can name an entry,
     /// so `best_match` never builds keys past it (a 10,000-RDN base costs one pass).
     longest_dn_key: usize,
@@ -123,12 +154,12 @@ impl Directory {
     pub fn new(seed: u64) -> Self {
         Directory {
             entries: Vec::new(),
-            dn_index: HashMap::default(),
-            guid_index: HashMap::default(),
-            sid_index: HashMap::default(),
+            dn_index: SharedMap::default(),
+            guid_index: SharedMap::default(),
+            sid_index: SharedMap::default(),
             value_index: INDEXED
                 .iter()
-                .map(|a| (a.to_ascii_lowercase(), HashMap::default()))
+                .map(|a| (a.to_ascii_lowercase(), SharedMap::default()))
                 .collect(),
             class_index: HashMap::default(),
             domains: Vec::new(),
@@ -175,13 +206,15 @@ impl Directory {
         self.entries.is_empty()
     }
 
-    /// The entry with this id. Ids come from this directory, so this cannot fail for them.
+    /// The entry with this id. An id from before a restore or reload of a smaller
+    /// directory (held by an open paged search or a bound connection) reads as a
+    /// tombstone that nothing returns and that may read nothing, never out of bounds.
     pub fn entry(&self, id: EntryId) -> &Entry {
-        &self.entries[id.index()]
+        self.entries.get(id.index()).map_or(&GONE, |e| e)
     }
 
     pub(crate) fn entry_mut(&mut self, id: EntryId) -> &mut Entry {
-        &mut self.entries[id.index()]
+        Arc::make_mut(&mut self.entries[id.index()])
     }
 
     /// Every id, tombstones included, in creation order.
@@ -209,7 +242,7 @@ impl Directory {
     /// The entry's DN as AD prints it (the same text as `dn(id).to_string()`), without
     /// rebuilding it.
     pub fn dn_str(&self, id: EntryId) -> &str {
-        &self.dn_text[id.index()]
+        self.dn_text.get(id.index()).map_or("", |t| t)
     }
 
     /// Recomputes the DN text of `id` from its RDN and its parent's text, which must be
@@ -231,9 +264,9 @@ impl Directory {
         }
         let i = id.index();
         if i >= self.dn_text.len() {
-            self.dn_text.resize(i + 1, Box::default());
+            self.dn_text.resize(i + 1, Arc::from(""));
         }
-        self.dn_text[i] = text.into_boxed_str();
+        self.dn_text[i] = Arc::from(text);
     }
 
     /// The case-folded DN of an entry (its index key), built without cloning the RDNs.
@@ -412,9 +445,9 @@ impl Directory {
         let id = EntryId(self.entries.len() as u32);
         entry.children.clear();
         let parent = entry.parent;
-        self.entries.push(entry);
+        self.entries.push(Arc::new(entry));
         if let Some(p) = parent {
-            self.entries[p.index()].children.push(id);
+            self.entry_mut(p).children.push(id);
         }
         self.index(id);
         id
@@ -434,7 +467,7 @@ impl Directory {
         if let Some(sid) = &e.sid {
             self.sid_index.insert(sid.clone(), id);
         }
-        self.class_index.entry(e.kind).or_default().insert(id);
+        Arc::make_mut(self.class_index.entry(e.kind).or_default()).insert(id);
         for attr in INDEXED {
             let lower = attr.to_ascii_lowercase();
             let values: Vec<String> = e
@@ -445,7 +478,7 @@ impl Directory {
                 .collect();
             if let Some(index) = self.value_index.get_mut(&lower) {
                 for v in values {
-                    let ids = index.entry(v).or_default();
+                    let ids = index.get_or_default(v);
                     if !ids.contains(&id) {
                         ids.push(id);
                     }
@@ -466,7 +499,7 @@ impl Directory {
             }
         }
         if let Some(set) = self.class_index.get_mut(&e.kind) {
-            set.remove(&id);
+            Arc::make_mut(set).remove(&id);
         }
         for attr in INDEXED {
             let lower = attr.to_ascii_lowercase();

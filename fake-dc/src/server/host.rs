@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use rustls::ServerConfig;
 
 use super::faults::{Fault, FaultSet};
+use super::stats::Stats;
 
 /// Which service a listener offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,6 +55,8 @@ pub(crate) struct Host {
     pub tls: Arc<ServerConfig>,
     /// Active faults; a std mutex, held only to copy or change the set.
     faults: Mutex<FaultSet>,
+    /// What clients asked of this host.
+    pub stats: Stats,
 }
 
 impl Host {
@@ -64,6 +67,7 @@ impl Host {
             domain,
             tls,
             faults: Mutex::new(FaultSet::default()),
+            stats: Stats::default(),
         }
     }
 

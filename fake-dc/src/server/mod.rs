@@ -17,7 +17,8 @@
 //! `encode.rs` writes responses; `stream.rs` is the plain-or-TLS byte stream and the TLS
 //! handshake; `host.rs` a simulated host and its ports; `state.rs` a connection's
 //! protocol state; `errors.rs` result codes with AD's texts; `faults.rs` every fault,
-//! decided in one place and asked by the others.
+//! decided in one place and asked by the others; `stats.rs` each host's operation
+//! counters, bumped by the dispatcher.
 //!
 //! Invariants: only `listener.rs`, `stream.rs`, `connection.rs` and `send.rs` touch
 //! sockets; the files here import one another without a cycle (`tests/architecture.rs`
@@ -44,6 +45,7 @@ mod search;
 mod send;
 mod session;
 mod state;
+mod stats;
 mod stream;
 mod write;
 
@@ -58,6 +60,7 @@ use tokio_util::task::TaskTracker;
 pub use faults::{Fault, FaultSet, ProtocolFault};
 pub use ranged::MAX_VAL_RANGE;
 pub use search::MAX_PAGE_SIZE;
+pub use stats::StatsSnapshot;
 
 use crate::directory::Directory;
 use crate::policy::QueryPolicy;
@@ -417,8 +420,29 @@ impl FakeDc {
         Ok(())
     }
 
+    /// The simulated hosts' names (lower case), sorted.
+    pub fn host_names(&self) -> Vec<String> {
+        self.hosts.keys().cloned().collect()
+    }
+
+    /// What clients asked of `host` since it started or its statistics were reset.
+    pub fn stats(&self, host: &str) -> Result<StatsSnapshot, ServerError> {
+        Ok(self.host(host)?.host.stats.snapshot())
+    }
+
+    /// Sets `host`'s statistics back to zero.
+    pub fn reset_stats(&self, host: &str) -> Result<(), ServerError> {
+        self.host(host)?.host.stats.reset();
+        Ok(())
+    }
+
     /// Stops every listener and connection and waits for all of their tasks.
     pub async fn shutdown(self) {
+        self.stop().await;
+    }
+
+    /// [`FakeDc::shutdown`] for a DC shared with others (the control API holds one too).
+    pub async fn stop(&self) {
         self.shutdown.cancel();
         self.shared.tracker.close();
         self.shared.tracker.wait().await;

@@ -13,8 +13,10 @@ use ldap3_proto::proto::{LdapOp, LdapResultCode};
 
 use super::codec::{Request, RequestOp};
 use super::errors::{LdapError, UNAVAILABLE_CRITICAL};
+use super::paging::PAGED_OID;
 use super::reply::{reply, Reply, Response};
 use super::state::Session;
+use super::stats::{OpKind, Seen};
 use super::{bind, extended, search, write};
 
 /// Answers one request, and logs it.
@@ -31,7 +33,12 @@ pub(crate) fn handle(session: &mut Session, req: Request) -> Reply {
         target.push('…');
     }
     let msgid = req.msgid;
+    let seen = seen(&req);
     let reply = dispatch(session, req);
+    session
+        .host
+        .stats
+        .record(&seen, reply.code.as_ref(), reply.entries);
     let code = reply.code.clone().map(|c| c as i64);
     tracing::info!(
         host = %session.host.name,
@@ -118,6 +125,36 @@ fn understood(oid: &str) -> bool {
 /// An answer of the right response type for `op`, when the operation never ran.
 fn refuse(msgid: i32, op: &RequestOp, e: LdapError) -> Reply {
     reply(msgid, Response::to(op), Err::<(), _>(e))
+}
+
+/// What the statistics count of a request, read before it is dispatched.
+fn seen(req: &Request) -> Seen {
+    let kind = match &req.op {
+        RequestOp::Search(_) => OpKind::Search,
+        RequestOp::Other(LdapOp::BindRequest(_)) => OpKind::Bind,
+        RequestOp::Other(
+            LdapOp::AddRequest(_)
+            | LdapOp::ModifyRequest(_)
+            | LdapOp::DelRequest(_)
+            | LdapOp::ModifyDNRequest(_)
+            | LdapOp::CompareRequest(_),
+        ) => OpKind::Write,
+        RequestOp::Other(LdapOp::ExtendedRequest(_)) => OpKind::Extended,
+        RequestOp::Other(_) => OpKind::Other,
+    };
+    let ranged = match &req.op {
+        RequestOp::Search(s) => s
+            .attrs
+            .iter()
+            .any(|a| a.to_ascii_lowercase().contains(";range=")),
+        RequestOp::Other(_) => false,
+    };
+    Seen {
+        kind,
+        paged: kind == OpKind::Search && req.controls.iter().any(|c| c.oid == PAGED_OID),
+        ranged,
+        controls: req.controls.iter().map(|c| c.oid.clone()).collect(),
+    }
 }
 
 /// Longest target (DN, filter) written to the operation log.

@@ -1,0 +1,169 @@
+//! `fake-dc serve` for programs: the ready line a test framework reads to learn where
+//! everything is, the ways the process is told to stop, and `--watch`.
+//!
+//! - this file: [`ReadyLine`] and [`stop_signal`];
+//! - `watch.rs`: reloading the fixture when its file changes.
+
+mod watch;
+
+use std::path::Path;
+
+use serde::Serialize;
+use tokio::io::AsyncReadExt as _;
+
+use crate::control::HostInfo;
+use crate::directory::Directory;
+use crate::server::FakeDc;
+
+pub use watch::watch;
+
+/// Everything a client of a running fake-dc needs, printed as one JSON line on standard
+/// output once every listener is bound (nothing else is printed there).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ReadyLine {
+    /// Always true: lets a reader tell this line from anything else.
+    pub ready: bool,
+    /// The server's process id.
+    pub pid: u32,
+    /// Every served DC host and where it listens.
+    pub hosts: Vec<HostInfo>,
+    /// The forest's domains.
+    pub domains: Vec<DomainInfo>,
+    /// The CA that signed every host's certificate.
+    pub ca: CaInfo,
+    /// The control API, when it is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control: Option<ControlInfo>,
+}
+
+/// One domain, as a client addresses it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct DomainInfo {
+    /// `corp.example.test`.
+    pub dns_name: String,
+    /// `CORP`.
+    pub netbios: String,
+    /// `DC=corp,DC=example,DC=test`: the search base.
+    pub base_dn: String,
+    /// Its DC hosts' names.
+    pub dc_hosts: Vec<String>,
+}
+
+/// The CA, as a file and as text.
+#[derive(Debug, Serialize)]
+pub struct CaInfo {
+    /// Where its PEM was written.
+    pub path: String,
+    /// The PEM itself.
+    pub pem: String,
+}
+
+/// How to reach the control API.
+#[derive(Debug, Serialize)]
+pub struct ControlInfo {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The bearer token every request must carry.
+    pub token: String,
+}
+
+impl ReadyLine {
+    /// The ready line of a started DC whose CA was written to `ca_path`.
+    pub fn new(dc: &FakeDc, ca_path: &Path, control: Option<ControlInfo>) -> Self {
+        let show = |a: Option<std::net::SocketAddr>| a.map(|a| a.to_string());
+        let hosts = dc
+            .all_addresses()
+            .into_iter()
+            .map(|(name, a)| HostInfo {
+                name,
+                ldap: show(a.ldap),
+                ldaps: show(a.ldaps),
+                gc: show(a.gc),
+                gc_tls: show(a.gc_tls),
+            })
+            .collect();
+        let domains = {
+            let dir = dc.directory().read().unwrap_or_else(|e| e.into_inner());
+            domains(&dir)
+        };
+        ReadyLine {
+            ready: true,
+            pid: std::process::id(),
+            hosts,
+            domains,
+            ca: CaInfo {
+                path: ca_path.display().to_string(),
+                pem: dc.ca_pem().to_string(),
+            },
+            control,
+        }
+    }
+
+    /// The line, without its newline.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+}
+
+fn domains(dir: &Directory) -> Vec<DomainInfo> {
+    dir.domains
+        .iter()
+        .map(|d| DomainInfo {
+            dns_name: d.dns_name.clone(),
+            netbios: d.netbios.clone(),
+            base_dn: dir.dn_str(d.head).to_string(),
+            dc_hosts: d.dc_hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+        })
+        .collect()
+}
+
+/// Why the server stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Ctrl-C (SIGINT).
+    Interrupt,
+    /// SIGTERM (a process manager, `docker stop`, a test framework's kill).
+    Terminate,
+    /// Standard input reached its end: the parent is gone or closed the pipe.
+    StdinClosed,
+}
+
+/// Waits for the first reason to stop: Ctrl-C, SIGTERM, or (when `stdin_closes` is set)
+/// the end of standard input, which is how a test framework that dies without cleaning
+/// up still stops its fake-dc: its end of the pipe closes with it.
+pub async fn stop_signal(stdin_closes: bool) -> std::io::Result<Stop> {
+    let stdin = async {
+        if !stdin_closes {
+            return std::future::pending().await;
+        }
+        let mut input = tokio::io::stdin();
+        let mut buf = [0u8; 256];
+        // Whatever is written is ignored; only the end counts.
+        loop {
+            match input.read(&mut buf).await {
+                Ok(0) | Err(_) => return Stop::StdinClosed,
+                Ok(_) => {}
+            }
+        }
+    };
+    let term = async {
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            term.recv().await;
+            Ok::<_, std::io::Error>(Stop::Terminate)
+        }
+        #[cfg(not(unix))]
+        {
+            std::future::pending::<std::io::Result<Stop>>().await
+        }
+    };
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.map(|()| Stop::Interrupt),
+        r = term => r,
+        s = stdin => Ok(s),
+    }
+}
