@@ -5,6 +5,7 @@
 //! nothing else; any other engine runs as a program through [`subprocess`]. Every engine
 //! is judged the same way.
 //!
+//! - [`fuzz`]: property-based fuzzing of any engine; failures shrunk into scenarios.
 //! - [`scenario`]: the scenario format, the runner, expectations and snapshot files.
 //! - [`schedule`]: when automatic syncs run: the cloud's schedule, on an injectable clock.
 //! - [`subprocess`]: `SubprocessEngine`, the adapter for engines run as programs.
@@ -12,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+pub mod fuzz;
 pub mod scenario;
 pub mod schedule;
 pub mod subprocess;

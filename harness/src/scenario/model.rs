@@ -296,6 +296,10 @@ pub struct UserExpect {
     /// These attributes with exactly these values.
     #[serde(default)]
     pub attributes: BTreeMap<String, Vec<String>>,
+    /// Directory generated and linked to the directory object with this `objectGUID`
+    /// (so a rename or move that became a removal and an add shows).
+    #[serde(default)]
+    pub object_guid: Option<String>,
 }
 
 /// Expected state of one cloud group.
@@ -317,6 +321,9 @@ pub struct GroupExpect {
     /// These addresses are not members.
     #[serde(default)]
     pub excludes: Option<Vec<String>>,
+    /// Comes from the directory group with this `objectGUID`.
+    #[serde(default)]
+    pub object_guid: Option<String>,
 }
 
 /// Present or absent.
