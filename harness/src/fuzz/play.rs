@@ -169,7 +169,7 @@ async fn play(case: &Case, plan: &Plan, engine: &dyn SyncEngine) -> Result<Vec<C
         "last-sync",
         write::map([("outcome", serde_yaml::Value::from("applied"))]),
     )]);
-    let doc = write::scenario(case, plan, "fuzz case", &[(last, expect)], None);
+    let doc = write::scenario(case, plan, "fuzz case", None, &[(last, expect)], None);
     let text = serde_yaml::to_string(&doc).map_err(|e| format!("writing the case: {e}"))?;
     let loaded = LoadedScenario::parse(Path::new("fuzz-case.yaml"), text.clone())
         .map_err(|e| format!("the generated scenario is invalid: {e}\n{text}"))?;

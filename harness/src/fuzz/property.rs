@@ -225,7 +225,8 @@ pub fn judge(answers: &[Answered<'_>], wanted: &BTreeSet<Property>) -> Vec<Viola
                                 clean.account.users.len(),
                                 clean.account.groups.len()
                             ),
-                            Some(account_expect(before)),
+                            // It read only part of the directory: it should have failed.
+                            Some(with_outcome(account_expect(before), "failed")),
                         );
                     }
                     continue;
@@ -411,6 +412,14 @@ pub fn account_expect(account: &Account) -> Value {
             ]),
         ),
     ])
+}
+
+/// `expect` with the last run's outcome added.
+fn with_outcome(mut expect: Value, outcome: &str) -> Value {
+    if let Value::Mapping(m) = &mut expect {
+        m.insert("last-sync".into(), map([("outcome", Value::from(outcome))]));
+    }
+    expect
 }
 
 /// Compares the accounts two runs of the same steps gave at each sync; the first sync

@@ -238,7 +238,14 @@ fn write_scenario(path: &Path, seed: u64, n: usize, found: &Found) -> Result<(),
         v.message
     );
     let expects: Vec<_> = v.expect.iter().map(|e| (v.step, e.clone())).collect();
-    let doc = write::scenario(&found.case, &plan, &description, &expects, Some(v.step));
+    let doc = write::scenario(
+        &found.case,
+        &plan,
+        &description,
+        Some(v.property.name()),
+        &expects,
+        Some(v.step),
+    );
     let text = serde_yaml::to_string(&doc).map_err(|e| e.to_string())?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;

@@ -30,6 +30,7 @@ pub fn scenario(
     case: &Case,
     plan: &Plan,
     description: &str,
+    property: Option<&str>,
     expects: &[(usize, Value)],
     until: Option<usize>,
 ) -> Value {
@@ -46,14 +47,18 @@ pub fn scenario(
                 .map(|(_, e)| map([("expect", e.clone())])),
         );
     }
-    map([
+    let mut doc = map([
         ("description", Value::from(description)),
         ("directory", map([("inline", fixture(case))])),
         ("connector", connector()),
         ("settings", settings(case)),
         ("account", account(case)),
         ("steps", Value::Sequence(steps)),
-    ])
+    ]);
+    if let (Some(p), Value::Mapping(m)) = (property, &mut doc) {
+        m.insert("property".into(), p.into());
+    }
+    doc
 }
 
 fn connector() -> Value {
