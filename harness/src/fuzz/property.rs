@@ -200,7 +200,7 @@ pub fn judge(answers: &[Answered<'_>], wanted: &BTreeSet<Property>) -> Vec<Viola
             RunOutcome::Applied => {
                 let max = request.settings.max_unlink;
                 let unlinked = unlinked(before, after);
-                if unlinked > max as usize {
+                if unlinked > max {
                     add(
                         Property::MaxUnlink,
                         format!("{unlinked} users unlinked or removed, past max unlink {max}"),
