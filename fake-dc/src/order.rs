@@ -37,3 +37,28 @@ fn mix(mut x: u64) -> u64 {
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids() -> Vec<EntryId> {
+        (0..50).map(EntryId).collect()
+    }
+
+    #[test]
+    fn reverse_and_shuffled_are_fixed_permutations() {
+        let mut reversed = ids();
+        EntryOrder::Reverse.apply(&mut reversed, 1);
+        assert_eq!(reversed.first(), Some(&EntryId(49)));
+        let (mut a, mut b, mut c) = (ids(), ids(), ids());
+        EntryOrder::Shuffled.apply(&mut a, 1);
+        EntryOrder::Shuffled.apply(&mut b, 1);
+        EntryOrder::Shuffled.apply(&mut c, 2);
+        assert_eq!(a, b, "the same seed gives the same order");
+        assert_ne!(a, ids());
+        assert_ne!(a, c, "another seed gives another order");
+        a.sort();
+        assert_eq!(a, ids(), "every entry once");
+    }
+}
