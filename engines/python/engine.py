@@ -31,6 +31,9 @@ pass-through, and the apply rules its claimed scenarios need. It does not implem
 agent method, contacts as cloud contacts, or address conflicts, and claims no scenario
 that needs them.
 
+It also claims the ``harness fuzz`` properties it holds to (``property:<name>``, listed
+in PROPERTIES): fuzzing judges an engine only on those.
+
 ``--break ranged-retrieval`` makes it ignore ranged retrieval on purpose (keeping only the
 first 1,500 members of a large group), so tests can show the suite catching a broken
 engine.

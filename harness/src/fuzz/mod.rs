@@ -13,6 +13,7 @@
 //! the reference engine claims everything).
 
 pub mod case;
+pub mod model;
 pub mod play;
 pub mod property;
 pub mod record;
