@@ -35,6 +35,18 @@ fn the_reference_engine_holds_to_every_property() {
 }
 
 #[test]
+fn bulk_cases_past_the_page_limit_and_the_member_range_hold_too() {
+    let out = std::env::temp_dir().join(format!("harness-fuzz-bulk-{}", std::process::id()));
+    let mut options = options(4, 3, &out);
+    options.sizes.bulk = 1_600;
+    let engine = Arc::new(harness::ReferenceEngine::default());
+    let summary = fuzz::fuzz(engine, &options, &|_, _| {}).unwrap();
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+    assert_eq!(summary.cases, 3);
+}
+
+#[test]
 fn a_seed_gives_the_same_cases_and_another_seed_others() {
     use proptest::strategy::{Strategy, ValueTree};
     use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};

@@ -177,6 +177,9 @@ pub struct Case {
     pub range_size: u32,
     /// The order fake-dc returns search entries in.
     pub entry_order: EntryOrder,
+    /// Generated bulk users, all in one group (fake-dc's `generate:`): past 1,000 they
+    /// cross the page limit, past 1,500 the member range. Not shrunk: a size knob.
+    pub bulk: u32,
     /// Steps; a sync always follows the last.
     pub steps: Vec<GenStep>,
 }

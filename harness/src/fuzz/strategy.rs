@@ -16,6 +16,8 @@ pub struct Sizes {
     pub groups: usize,
     /// Generated steps, at most (a final sync is always added).
     pub steps: usize,
+    /// Bulk users (in one group) added to every case.
+    pub bulk: u32,
 }
 
 impl Default for Sizes {
@@ -24,6 +26,7 @@ impl Default for Sizes {
             users: 6,
             groups: 3,
             steps: 6,
+            bulk: 0,
         }
     }
 }
@@ -134,7 +137,7 @@ pub fn case(sizes: Sizes) -> impl Strategy<Value = Case> {
         prop::collection::vec(step(), 0..=sizes.steps),
     )
         .prop_map(
-            |(
+            move |(
                 users,
                 groups,
                 contacts,
@@ -153,6 +156,7 @@ pub fn case(sizes: Sizes) -> impl Strategy<Value = Case> {
                 settings,
                 range_size,
                 entry_order,
+                bulk: sizes.bulk,
                 steps,
             },
         )

@@ -174,15 +174,26 @@ fn fixture(case: &Case) -> Value {
             map([("MaxValRange", Value::from(case.range_size))]),
         ),
         ("entryOrder", Value::from(case.entry_order.name())),
-        (
-            "domains",
-            Value::Sequence(vec![map([
-                ("dns", Value::from(DOMAIN)),
-                ("dcs", strings([HOST])),
-                ("ous", Value::Sequence(ous)),
-            ])]),
-        ),
+        ("domains", Value::Sequence(vec![domain(case, ous)])),
     ])
+}
+
+fn domain(case: &Case, ous: Vec<Value>) -> Value {
+    let mut d = map([
+        ("dns", Value::from(DOMAIN)),
+        ("dcs", strings([HOST])),
+        ("ous", Value::Sequence(ous)),
+    ]);
+    if let (true, Value::Mapping(m)) = (case.bulk > 0, &mut d) {
+        let bulk = map([
+            ("seed", Value::from(1)),
+            ("ou", Value::from("Bulk")),
+            ("users", Value::from(case.bulk)),
+            ("largeGroups", Value::Sequence(vec![Value::from(case.bulk)])),
+        ]);
+        m.insert("generate".into(), Value::Sequence(vec![bulk]));
+    }
+    d
 }
 
 fn user(case: &Case, i: usize) -> Value {

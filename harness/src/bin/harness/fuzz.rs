@@ -40,6 +40,10 @@ pub struct FuzzArgs {
     /// Generated steps per case, at most.
     #[arg(long, default_value_t = Sizes::default().steps)]
     max_steps: usize,
+    /// Generated users added to every case, all in one group: over 1,000 they cross the
+    /// DC's page limit, over 1,500 its member range (slower: every sync reads them).
+    #[arg(long, default_value_t = 0)]
+    bulk: u32,
     /// Runs spent shrinking each failure, at most.
     #[arg(long, default_value_t = 200)]
     shrink_steps: usize,
@@ -100,6 +104,7 @@ pub async fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
             users: args.max_users,
             groups: args.max_groups,
             steps: args.max_steps,
+            bulk: args.bulk,
         },
         out: args.out.clone(),
         shrink_steps: args.shrink_steps,
