@@ -189,7 +189,8 @@ pub trait SyncEngine: Send + Sync {
 
     /// Whether the engine implements the behaviour of the scenario named `scenario` (the
     /// file name without `.yaml`). Unclaimed scenarios are reported as not claimed,
-    /// neither passed nor failed. The reference engine claims everything; an engine
+    /// neither passed nor failed. `harness fuzz` asks the same of `property:<name>`
+    /// for each property it may judge. The reference engine claims everything; an engine
     /// speaking the contract lists its claims in its answer to `hello`.
     fn claims(&self, scenario: &str) -> bool {
         let _ = scenario;

@@ -8,7 +8,7 @@
 //!
 //! | request `kind` | answer |
 //! |---|---|
-//! | `hello` | [`HelloAnswer`]: the engine's name and the scenarios it claims |
+//! | `hello` | [`HelloAnswer`]: the engine's name and the scenarios and properties it claims |
 //! | `sync` | [`SyncAnswer`]: a [`SyncResponse`] (report and account after the run) |
 //! | `sign-in` | [`SignInAnswer`]: a [`SignInResult`] and a detail text |
 //!
@@ -101,9 +101,11 @@ pub struct HelloAnswer {
     pub contract: String,
     /// The engine's name for tables and messages (`--engine-name` overrides it).
     pub name: String,
-    /// The scenarios (file names without `.yaml`) the engine implements. Every other
-    /// scenario is reported as not claimed, neither passed nor failed; a name matching no
-    /// scenario file is reported as a warning, since it is most likely a typo.
+    /// The scenarios (file names without `.yaml`) the engine implements, and the fuzz
+    /// properties it holds to, as `property:<name>` (`harness fuzz` judges only those).
+    /// Every other scenario is reported as not claimed, neither passed nor failed; a
+    /// scenario name matching no scenario file is reported as a warning, since it is most
+    /// likely a typo.
     pub claims: Vec<String>,
 }
 

@@ -31,6 +31,9 @@ pass-through, and the apply rules its claimed scenarios need. It does not implem
 agent method, contacts as cloud contacts, or address conflicts, and claims no scenario
 that needs them.
 
+It also claims the ``harness fuzz`` properties it holds to (``property:<name>``, listed
+in PROPERTIES): fuzzing judges an engine only on those.
+
 ``--break ranged-retrieval`` makes it ignore ranged retrieval on purpose (keeping only the
 first 1,500 members of a large group), so tests can show the suite catching a broken
 engine.
@@ -108,6 +111,22 @@ CLAIMS = [
     "user-deleted-is-unlinked",
     "user-moved-out-of-root-dn-is-unlinked",
 ]
+
+# The properties `harness fuzz` may judge this engine on (docs/engine-contract.md,
+# "Fuzz your engine"); claims name them as "property:<name>".
+PROPERTIES = [
+    "answers",
+    "convergence",
+    "manual-users-kept",
+    "failed-run-keeps-account",
+    "max-unlink",
+    "identity-by-guid",
+    "membership-closure",
+    "delta-equals-full",
+    "range-size-independence",
+    "entry-order-independence",
+]
+CLAIMS += ["property:" + p for p in PROPERTIES]
 
 # AD refuses pages above 1,000 entries (MaxPageSize).
 PAGE_SIZE = 1000

@@ -22,6 +22,7 @@ pub mod dn;
 pub mod filter;
 pub mod fixture;
 pub mod ldif;
+pub mod order;
 pub mod policy;
 pub mod schema;
 pub mod serve;

@@ -5,6 +5,8 @@
 //! nothing else; any other engine runs as a program through [`subprocess`]. Every engine
 //! is judged the same way.
 //!
+//! - [`fuzz`]: property-based fuzzing of any engine; failures shrunk into scenarios.
+//! - [`partition`]: one shard of a suite per CI worker (`--partition K/N`).
 //! - [`scenario`]: the scenario format, the runner, expectations and snapshot files.
 //! - [`schedule`]: when automatic syncs run: the cloud's schedule, on an injectable clock.
 //! - [`subprocess`]: `SubprocessEngine`, the adapter for engines run as programs.
@@ -12,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+pub mod fuzz;
 pub mod partition;
 pub mod scenario;
 pub mod schedule;

@@ -127,7 +127,7 @@ async fn judge(path: &Path, engine: &dyn SyncEngine, mode: SnapshotMode) -> Verd
         Ok(l) => l,
         Err(e) => return Verdict::Error(e.to_string()),
     };
-    if !engine.claims(&loaded.name) {
+    if !loaded.scenario.claimed_by(&loaded.name, engine) {
         return Verdict::Skipped;
     }
     let output = match runner::run(&loaded, engine).await {

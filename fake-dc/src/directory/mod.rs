@@ -136,6 +136,8 @@ pub struct Directory {
     longest_dn_key: usize,
     /// The fixture's query policy; the server starts with it unless told otherwise.
     pub query_policy: crate::policy::QueryPolicy,
+    /// The order searches return entries in (the fixture's `entryOrder:`).
+    pub entry_order: crate::order::EntryOrder,
     clock: Clock,
 }
 
@@ -173,6 +175,7 @@ impl Directory {
             dn_text: Vec::new(),
             longest_dn_key: 0,
             query_policy: crate::policy::QueryPolicy::default(),
+            entry_order: crate::order::EntryOrder::default(),
             clock: Arc::new(ids::system_now),
         }
     }

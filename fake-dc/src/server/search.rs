@@ -148,6 +148,7 @@ fn run(
             ids.extend(dir.search_within(*b, *scope, &req.filter, show_deleted, &budget)?);
         }
         ids.retain(|id| dir.can_read(Some(identity), *id));
+        dir.entry_order.apply(&mut ids, dir.seed);
         Ok(ids)
     };
     let render = Render {

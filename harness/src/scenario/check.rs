@@ -64,6 +64,7 @@ fn expectation(at: &str, e: &Expectation, out: &mut Vec<Problem>) {
             && u.origin.is_none()
             && u.aliases.is_none()
             && u.attributes.is_empty()
+            && u.object_guid.is_none()
         {
             empty(path, &format!("user {address} without a field"));
         }
@@ -75,6 +76,7 @@ fn expectation(at: &str, e: &Expectation, out: &mut Vec<Problem>) {
             && g.exists.is_none()
             && g.members.is_none()
             && g.member_count.is_none()
+            && g.object_guid.is_none()
         {
             empty(path.clone(), &format!("group {name} without a field"));
         }

@@ -5,6 +5,7 @@ use engine_contract::account::{Account, Origin};
 use engine_contract::address::Address;
 use engine_contract::engine::SyncResponse;
 use engine_contract::extraction::ExtractionMode;
+use engine_contract::guid::Guid;
 use engine_contract::report::{Report, TlsOutcome};
 
 /// Checks an expectation; returns one message per mismatch. Every engine is held to
@@ -29,6 +30,7 @@ pub fn check(e: &Expectation, account: &Account, last: Option<&SyncResponse>) ->
                 || want.origin.is_some()
                 || want.aliases.is_some()
                 || !want.attributes.is_empty()
+                || want.object_guid.is_some()
             {
                 problems.push(format!("user {addr}: not in the account"));
             }
@@ -52,6 +54,11 @@ pub fn check(e: &Expectation, account: &Account, last: Option<&SyncResponse>) ->
                 problems.push(format!(
                     "user {addr}: expected origin {origin}, found {found}"
                 ));
+            }
+        }
+        if let Some(guid) = &want.object_guid {
+            if let Some(problem) = guid_mismatch(guid, user.origin.guid()) {
+                problems.push(format!("user {addr}: {problem}"));
             }
         }
         if let Some(aliases) = &want.aliases {
@@ -98,11 +105,17 @@ pub fn check(e: &Expectation, account: &Account, last: Option<&SyncResponse>) ->
                 || want.member_count.is_some()
                 || want.includes.is_some()
                 || want.excludes.is_some()
+                || want.object_guid.is_some()
             {
                 problems.push(format!("group {name}: not in the account"));
             }
             continue;
         };
+        if let Some(guid) = &want.object_guid {
+            if let Some(problem) = guid_mismatch(guid, Some(group.guid)) {
+                problems.push(format!("group {name}: {problem}"));
+            }
+        }
         if let Some(n) = want.member_count {
             if n != group.members.len() {
                 problems.push(format!(
@@ -280,5 +293,17 @@ pub fn tls_kind(tls: &TlsOutcome) -> &'static str {
         TlsOutcome::Verified { .. } => "verified",
         TlsOutcome::Relaxed => "relaxed",
         TlsOutcome::Failed { .. } => "failed",
+    }
+}
+
+/// Why `found` is not the `objectGUID` written as `want`, if it is not.
+fn guid_mismatch(want: &str, found: Option<Guid>) -> Option<String> {
+    let Ok(want) = want.parse::<Guid>() else {
+        return Some(format!("object-guid '{want}' is not a GUID"));
+    };
+    match found {
+        Some(found) if found == want => None,
+        Some(found) => Some(format!("expected linked to {want}, linked to {found}")),
+        None => Some(format!("expected linked to {want}, is manual")),
     }
 }

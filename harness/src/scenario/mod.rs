@@ -5,7 +5,7 @@
 mod changes;
 pub mod check;
 pub mod expect;
-mod invariant;
+pub(crate) mod invariant;
 pub mod model;
 pub mod render;
 pub mod runner;

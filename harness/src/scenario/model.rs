@@ -34,6 +34,10 @@ pub struct Scenario {
     /// The cloud account before the first step.
     #[serde(default)]
     pub account: Account,
+    /// The fuzz property this scenario pins (`harness fuzz` writes it): an engine that
+    /// claims `property:<name>` is held to it as if it claimed the scenario.
+    #[serde(default)]
+    pub property: Option<String>,
     /// Start of the scenario's clock (RFC 3339); default 2026-01-05T00:00:00Z.
     #[serde(default)]
     pub start: Option<String>,
@@ -41,6 +45,18 @@ pub struct Scenario {
     /// would otherwise want YAML tags for enum variants.)
     #[serde(with = "serde_yaml::with::singleton_map_recursive")]
     pub steps: Vec<Step>,
+}
+
+impl Scenario {
+    /// Whether `engine` is judged on this scenario, named `name`: it claims the scenario,
+    /// or the fuzz property the scenario pins.
+    pub fn claimed_by(&self, name: &str, engine: &dyn engine_contract::engine::SyncEngine) -> bool {
+        engine.claims(name)
+            || self
+                .property
+                .as_ref()
+                .is_some_and(|p| engine.claims(&format!("property:{p}")))
+    }
 }
 
 fn yes() -> bool {
@@ -296,6 +312,10 @@ pub struct UserExpect {
     /// These attributes with exactly these values.
     #[serde(default)]
     pub attributes: BTreeMap<String, Vec<String>>,
+    /// Directory generated and linked to the directory object with this `objectGUID`
+    /// (so a rename or move that became a removal and an add shows).
+    #[serde(default)]
+    pub object_guid: Option<String>,
 }
 
 /// Expected state of one cloud group.
@@ -317,6 +337,9 @@ pub struct GroupExpect {
     /// These addresses are not members.
     #[serde(default)]
     pub excludes: Option<Vec<String>>,
+    /// Comes from the directory group with this `objectGUID`.
+    #[serde(default)]
+    pub object_guid: Option<String>,
 }
 
 /// Present or absent.

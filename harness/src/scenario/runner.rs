@@ -102,6 +102,13 @@ impl LoadedScenario {
             file: file.clone(),
             source,
         })?;
+        Self::parse(path, text)
+    }
+
+    /// Parses a scenario's text as if read from `path` (which names it in errors and is
+    /// where a `fixture:` path is resolved from): generated scenarios need no file.
+    pub fn parse(path: &Path, text: String) -> Result<LoadedScenario, ScenarioError> {
+        let file = path.display().to_string();
         let scenario: Scenario = serde_yaml::from_str(&text).map_err(|e| {
             let (mut line, mut column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
             // Settings are checked as a whole after parsing (every bad field at once), and
