@@ -306,3 +306,25 @@ fn a_second_document() {
 fn a_dedented_key_starting_a_second_document() {
     check("  domains:\nseed: 1\n", 2, 5, &["more than one document"]);
 }
+
+/// `serve` and `export-ldif` on a fixture that does not load could not run at all: exit
+/// 2 (1 is `check`'s verdict), with the file, line and column on standard error.
+#[test]
+fn serve_and_export_of_a_broken_fixture_exit_2_naming_the_place() {
+    let dir = std::env::temp_dir().join(format!("fake-dc-exit2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("broken.yaml");
+    std::fs::write(&bad, "domains:\n  - name: [\n").unwrap();
+    for args in [vec!["serve", "--ports", "auto"], vec!["export-ldif"]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_fake-dc"))
+            .args(&args)
+            .arg(&bad)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("broken.yaml:"), "{args:?}: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -156,13 +156,15 @@ fn main() -> ExitCode {
     }
 }
 
-/// Prints an error with its cause chain and turns it into the exit code.
+/// Prints an error with its cause chain and turns it into the exit code: 2, since
+/// `serve` and `export-ldif` fail only when they cannot run at all (a fixture that does
+/// not load, a port that cannot be bound); 1 is `check`'s verdict on fixtures.
 fn report(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }
