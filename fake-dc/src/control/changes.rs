@@ -164,7 +164,8 @@ pub struct Modify {
 }
 
 /// Why one change could not be applied, and which field of it is at fault.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
 pub struct ChangeError {
     /// The field inside the change, e.g. `add-user.parent`.
     pub field: String,

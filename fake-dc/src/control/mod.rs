@@ -31,7 +31,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use tokio_util::sync::CancellationToken;
 
-pub use changes::{Change, NewContact, NewGroup, NewUser};
+pub use changes::{apply_all, Change, ChangeError, Modify, NewContact, NewGroup, NewUser};
 pub use clock::DirectoryClock;
 pub use error::ApiError;
 pub use model::{ErrorBody, Faults, HostInfo};

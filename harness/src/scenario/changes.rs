@@ -2,11 +2,8 @@
 //! through fake-dc's library API, faults, and each step's one-line description for the
 //! transcript.
 
-use std::collections::BTreeMap;
-
-use fake_dc::directory::{Directory, ModOp, Modification, NewEntry};
-use fake_dc::dn::{Dn, Rdn};
-use fake_dc::schema::ObjectKind;
+use fake_dc::control::{apply_all, Change};
+use fake_dc::directory::Directory;
 use fake_dc::server::{Fault, ProtocolFault};
 
 use super::model::{FaultSpec, Step};
@@ -81,121 +78,23 @@ pub(super) fn describe(step: &Step) -> String {
     }
 }
 
-fn dn(text: &str) -> Result<Dn, String> {
-    Dn::parse(text).map_err(|e| e.to_string())
-}
-
-fn resolve(d: &Directory, text: &str) -> Result<fake_dc::directory::EntryId, String> {
-    d.resolve(&dn(text)?).map_err(|e| e.to_string())
-}
-
-fn uac_flag(d: &mut Directory, target: &str, flag: u32, on: bool) -> Result<(), String> {
-    let id = resolve(d, target)?;
-    let uac = d.entry(id).get_int("userAccountControl").unwrap_or(512) as u32;
-    let new = if on { uac | flag } else { uac & !flag };
-    d.set(id, "userAccountControl", &[&new.to_string()])
-        .map_err(|e| e.to_string())
-}
-
-/// Applies a directory-change step through fake-dc's library API (each change bumps
-/// uSNChanged, as an LDAP write would).
+/// Applies a directory-change step with fake-dc's own change vocabulary, the one its
+/// control API serves: a scenario step and an API request change the directory alike
+/// (each change bumps uSNChanged, as an LDAP write would).
 pub(super) fn apply_change(d: &mut Directory, step: &Step) -> Result<(), String> {
-    match step {
-        Step::AddUser(u) => {
-            let parent = resolve(d, &u.parent)?;
-            let sam = u.sam_account_name.clone().unwrap_or_else(|| {
-                u.cn.chars()
-                    .filter(|c| c.is_ascii_alphanumeric())
-                    .flat_map(char::to_lowercase)
-                    .take(20)
-                    .collect()
-            });
-            let dns = d
-                .domain_of(parent)
-                .map(|x| x.dns_name.clone())
-                .unwrap_or_default();
-            let flags = if u.disabled { 514 } else { 512 };
-            let mut new = NewEntry::new(parent, Rdn::new("CN", &u.cn), ObjectKind::User)
-                .with("sAMAccountName", &[&sam])
-                .with("userPrincipalName", &[&format!("{sam}@{dns}")])
-                .with("userAccountControl", &[&flags.to_string()]);
-            if let Some(m) = &u.mail {
-                new = new.with("mail", &[m]);
-            }
-            if !u.proxy_addresses.is_empty() {
-                new = new.with(
-                    "proxyAddresses",
-                    &u.proxy_addresses
-                        .iter()
-                        .map(String::as_str)
-                        .collect::<Vec<_>>(),
-                );
-            }
-            for (k, v) in &u.attributes {
-                new = new.with(k, &v.iter().map(String::as_str).collect::<Vec<_>>());
-            }
-            if let Some(g) = &u.object_guid {
-                new.guid = Some(
-                    fake_dc::directory::Guid::parse(g)
-                        .ok_or_else(|| format!("'{g}' is not a GUID"))?,
-                );
-            }
-            new.password = Some("Passw0rd!".into());
-            d.create(new).map(|_| ()).map_err(|e| e.to_string())
-        }
-        Step::Modify(m) => {
-            let id = resolve(d, &m.dn)?;
-            let mut mods = Vec::new();
-            let mut push = |op: ModOp, map: &BTreeMap<String, Vec<String>>| {
-                for (attr, values) in map {
-                    mods.push(Modification {
-                        op,
-                        attr: attr.clone(),
-                        values: values.iter().map(|v| v.as_bytes().to_vec()).collect(),
-                    });
-                }
-            };
-            push(ModOp::Replace, &m.replace);
-            push(ModOp::Add, &m.add);
-            push(ModOp::Delete, &m.delete);
-            d.modify(id, &mods, true).map_err(|e| e.to_string())
-        }
-        Step::Delete(target) => {
-            let id = resolve(d, target)?;
-            d.delete(id).map_err(|e| e.to_string())
-        }
-        Step::Move { dn: target, to } => {
-            let id = resolve(d, target)?;
-            let parent = resolve(d, to)?;
-            let rdn = d.entry(id).rdn.clone();
-            d.rename(id, rdn, Some(parent)).map_err(|e| e.to_string())
-        }
-        Step::Rename { dn: target, cn } => {
-            let id = resolve(d, target)?;
-            let attr = d.entry(id).rdn.attr().to_string();
-            d.rename(id, Rdn::new(attr, cn), None)
-                .map_err(|e| e.to_string())
-        }
-        Step::AddMember { group, member } => {
-            let (g, m) = (resolve(d, group)?, resolve(d, member)?);
-            d.add_member(g, m).map_err(|e| e.to_string())
-        }
-        Step::RemoveMember { group, member } => {
-            let (g, m) = (resolve(d, group)?, resolve(d, member)?);
-            d.remove_member(g, m).map_err(|e| e.to_string())
-        }
-        Step::Disable(t) => uac_flag(d, t, fake_dc::schema::uac::ACCOUNTDISABLE, true),
-        Step::Enable(t) => uac_flag(d, t, fake_dc::schema::uac::ACCOUNTDISABLE, false),
-        Step::Lock(t) => {
-            let id = resolve(d, t)?;
-            let at = fake_dc::directory::filetime_from_unix(d.now());
-            d.set(id, "lockoutTime", &[&at.to_string()])
-                .map_err(|e| e.to_string())
-        }
-        Step::Unlock(t) => {
-            let id = resolve(d, t)?;
-            d.set(id, "lockoutTime", &["0"]).map_err(|e| e.to_string())
-        }
-        other => Err(format!("{} is not a directory change", step_kind(other))),
-    }
+    let change = match step.clone() {
+        Step::AddUser(u) => Change::AddUser(u),
+        Step::Modify(m) => Change::Modify(m),
+        Step::Delete(dn) => Change::Delete(dn),
+        Step::Move { dn, to } => Change::Move { dn, to },
+        Step::Rename { dn, cn } => Change::Rename { dn, cn },
+        Step::AddMember { group, member } => Change::AddMember { group, member },
+        Step::RemoveMember { group, member } => Change::RemoveMember { group, member },
+        Step::Disable(dn) => Change::Disable(dn),
+        Step::Enable(dn) => Change::Enable(dn),
+        Step::Lock(dn) => Change::Lock(dn),
+        Step::Unlock(dn) => Change::Unlock(dn),
+        other => return Err(format!("{} is not a directory change", step_kind(&other))),
+    };
+    apply_all(d, std::slice::from_ref(&change)).map_err(|(_, e)| e.to_string())
 }

@@ -103,9 +103,9 @@ pub enum Step {
     /// (the first one reads everything and records where it got to).
     DeltaSync,
     /// Add a user under `parent`.
-    AddUser(NewUser),
+    AddUser(fake_dc::control::NewUser),
     /// Change attributes of an entry.
-    Modify(Modify),
+    Modify(fake_dc::control::Modify),
     /// Delete an entry (it becomes a tombstone).
     Delete(String),
     /// Move an entry under another parent (keeps its objectGUID).
@@ -155,51 +155,6 @@ pub enum Step {
     SignIn(SignIn),
     /// Check the cloud account and the last run.
     Expect(Box<Expectation>),
-}
-
-/// A new user.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct NewUser {
-    /// The parent container's DN.
-    pub parent: String,
-    /// The CN.
-    pub cn: String,
-    /// `sAMAccountName`; default: derived from the CN.
-    #[serde(default)]
-    pub sam_account_name: Option<String>,
-    /// `mail`.
-    #[serde(default)]
-    pub mail: Option<String>,
-    /// `proxyAddresses`.
-    #[serde(default)]
-    pub proxy_addresses: Vec<String>,
-    /// Created disabled.
-    #[serde(default)]
-    pub disabled: bool,
-    /// `objectGUID` to pin (string form), so a scenario can re-create "the same" user.
-    #[serde(default)]
-    pub object_guid: Option<String>,
-    /// Other attributes.
-    #[serde(default)]
-    pub attributes: BTreeMap<String, Vec<String>>,
-}
-
-/// Attribute changes on one entry.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct Modify {
-    /// The entry.
-    pub dn: String,
-    /// Attributes to replace (an empty list removes the attribute).
-    #[serde(default)]
-    pub replace: BTreeMap<String, Vec<String>>,
-    /// Values to add.
-    #[serde(default)]
-    pub add: BTreeMap<String, Vec<String>>,
-    /// Values to delete.
-    #[serde(default)]
-    pub delete: BTreeMap<String, Vec<String>>,
 }
 
 /// A fault on one host.
