@@ -27,4 +27,13 @@ impl Directory {
             .is_some_and(|scopes| scopes.iter().any(|s| self.is_within(*s, id)));
         traversable || self.can_read(Some(account), id)
     }
+
+    /// Whether `account` holds "Replicating Directory Changes" on the naming context
+    /// headed by `head`, itself or through a group (`replication_grants`).
+    pub fn can_replicate(&self, account: EntryId, head: EntryId) -> bool {
+        let groups = self.transitive_member_of(account);
+        self.replication_grants
+            .iter()
+            .any(|(nc, who)| *nc == head && (*who == account || groups.contains(who)))
+    }
 }

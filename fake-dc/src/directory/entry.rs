@@ -204,6 +204,12 @@ pub struct Entry {
     pub deleted: bool,
     /// The DN the object had before it was deleted.
     pub last_known_parent: Option<EntryId>,
+    /// Replication metadata (`meta.rs`): attributes changed after creation, with the USN
+    /// of their last change. An attribute not listed last changed at `usn_created`.
+    pub attr_usns: Vec<(Arc<str>, u64)>,
+    /// Linked-value metadata of `member` changed after creation: the member, the USN of
+    /// the change and whether the link is present (false: removed).
+    pub link_usns: Vec<(EntryId, u64, bool)>,
 }
 
 impl Entry {

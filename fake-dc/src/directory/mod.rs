@@ -12,6 +12,7 @@ mod computed;
 mod entry;
 mod identity;
 mod ids;
+mod meta;
 mod mutate;
 mod shared;
 
@@ -63,6 +64,8 @@ static GONE: std::sync::LazyLock<Entry> = std::sync::LazyLock::new(|| Entry {
     read_scopes: Some(Vec::new()),
     deleted: true,
     last_known_parent: None,
+    attr_usns: Vec::new(),
+    link_usns: Vec::new(),
 });
 
 /// One domain of the forest.
@@ -138,6 +141,9 @@ pub struct Directory {
     pub query_policy: crate::policy::QueryPolicy,
     /// The order searches return entries in (the fixture's `entryOrder:`).
     pub entry_order: crate::order::EntryOrder,
+    /// "Replicating Directory Changes" grants: (naming-context head, principal). A
+    /// principal holds the right through its own grant or a group's (`fixture/rights.rs`).
+    pub replication_grants: Vec<(EntryId, EntryId)>,
     clock: Clock,
 }
 
@@ -176,6 +182,7 @@ impl Directory {
             longest_dn_key: 0,
             query_policy: crate::policy::QueryPolicy::default(),
             entry_order: crate::order::EntryOrder::default(),
+            replication_grants: Vec::new(),
             clock: Arc::new(ids::system_now),
         }
     }

@@ -264,6 +264,8 @@ impl Directory {
             read_scopes: new.read_scopes,
             deleted: false,
             last_known_parent: None,
+            attr_usns: Vec::new(),
+            link_usns: Vec::new(),
         });
         Ok(id)
     }
@@ -297,6 +299,8 @@ impl Directory {
             read_scopes: None,
             deleted: false,
             last_known_parent: None,
+            attr_usns: Vec::new(),
+            link_usns: Vec::new(),
         };
         // The suffix must be known before indexing, which keys the entry by its full DN.
         let id = EntryId(self.len() as u32);
@@ -332,6 +336,7 @@ impl Directory {
         // AD bumps the group's USN for a link change; the member's memberOf is a back-link
         // and does not replicate as a change of the member.
         self.touch(group);
+        self.record_link(group, member, true);
         Ok(())
     }
 
@@ -346,6 +351,7 @@ impl Directory {
         self.entry_mut(group).members.retain(|m| *m != member);
         self.entry_mut(member).member_of.retain(|g| *g != group);
         self.touch(group);
+        self.record_link(group, member, false);
         Ok(())
     }
 
@@ -394,6 +400,7 @@ impl Directory {
         self.entry_mut(graveyard).children.push(id);
         self.index(id);
         self.touch(id);
+        self.record_attrs(id, &["isDeleted", "name", "lastKnownParent"]);
         Ok(())
     }
 
@@ -448,6 +455,9 @@ impl Directory {
         let new_key = self.dn(id).key();
         self.reindex_subtree_dns(id, &old_key, &new_key);
         self.touch(id);
+        // A rename or a move changes `name` (AD tracks the parent with it) and the RDN.
+        let rdn_attr = self.entry(id).rdn.attr().to_string();
+        self.record_attrs(id, &["name", rdn_attr.as_str()]);
         Ok(())
     }
 

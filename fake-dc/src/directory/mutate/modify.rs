@@ -190,6 +190,10 @@ impl Directory {
                 });
             }
         }
+        let mut changed = crate::directory::meta::changed_names(self.entry(id), &scratch.attrs);
+        if new_password.is_some() {
+            changed.push(self.intern("unicodePwd"));
+        }
         self.unindex(id);
         let attrs = std::mem::take(&mut scratch.attrs);
         self.entry_mut(id).attrs = attrs;
@@ -208,6 +212,7 @@ impl Directory {
             }
         }
         self.touch(id);
+        self.record_attrs(id, changed.as_slice());
         Ok(())
     }
 
