@@ -55,12 +55,53 @@ async fn read_request(
     framed: &mut Framed<Conn, LdapServerCodec>,
     session: &Session,
     cancel: &CancellationToken,
-) -> Option<Request> {
+) -> Next {
     let idle = session.shared.options.policy.max_conn_idle_time;
+    let watching = !session.watches.is_empty();
+    // A connection holding change notifications wakes up to look for changes; reading
+    // a frame is cancel-safe, so a wake-up between two requests loses nothing.
+    let poll = async {
+        if watching {
+            tokio::time::sleep(NOTIFY_POLL).await
+        } else {
+            std::future::pending::<()>().await
+        }
+    };
     let next = tokio::select! {
-        _ = cancel.cancelled() => return None,
+        _ = cancel.cancelled() => return Next::Close,
+        _ = poll => return Next::Poll,
         r = tokio::time::timeout(idle, framed.next()) => r,
     };
+    Next::from(read_result(framed, session, next, idle).await)
+}
+
+/// What the connection does next while it waits for a request.
+enum Next {
+    /// Answer this request.
+    Request(Request),
+    /// Send what changed to the connection's change notifications.
+    Poll,
+    /// Close.
+    Close,
+}
+
+impl From<Option<Request>> for Next {
+    fn from(r: Option<Request>) -> Self {
+        r.map_or(Next::Close, Next::Request)
+    }
+}
+
+/// How often a connection with change notifications looks for changes.
+const NOTIFY_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// A read's outcome as a request, or `None` to close (after a notice of disconnection
+/// for a malformed frame).
+async fn read_result(
+    framed: &mut Framed<Conn, LdapServerCodec>,
+    session: &Session,
+    next: Result<Option<Result<Request, CodecError>>, tokio::time::error::Elapsed>,
+    idle: std::time::Duration,
+) -> Option<Request> {
     match next {
         Err(_) => {
             tracing::debug!(peer = %session.peer, "idle timeout; closing");
@@ -152,8 +193,21 @@ pub(crate) async fn serve(conn: Conn, mut session: Session, cancel: Cancellation
         let req = match queued.pop_front() {
             Some(req) => req,
             None => match read_request(&mut framed, &session, &cancel).await {
-                Some(req) => req,
-                None => break,
+                Next::Request(req) => req,
+                Next::Close => break,
+                Next::Poll => {
+                    let messages = session::poll(&mut session);
+                    if messages.is_empty() {
+                        continue;
+                    }
+                    let faults = session.host.faults();
+                    let plan =
+                        faults.on_the_wire(messages, &mut session.entries_sent, &session.peer);
+                    if send::send(&mut framed, plan, idle, &cancel).await == Sent::Close {
+                        break;
+                    }
+                    continue;
+                }
             },
         };
         let reply = if runs_inline(&req) {

@@ -7,46 +7,24 @@ use ldap3_proto::proto::{LdapPartialAttribute, LdapSearchResultEntry};
 use super::ranged::Selection;
 use crate::directory::{generalized_time, Directory};
 
-/// Controls a Windows Server 2016 DC lists in `supportedControl`.
+/// Controls listed in `supportedControl`: those of a Windows Server 2016 DC's list that
+/// fake-dc implements, in AD's order. A control fake-dc does not implement is not
+/// advertised (a client that probes the rootDSE then knows not to send it), and the
+/// dispatcher accepts exactly these when critical (`session.rs`).
 pub const SUPPORTED_CONTROLS: &[&str] = &[
-    "1.2.840.113556.1.4.319",
-    "1.2.840.113556.1.4.801",
-    "1.2.840.113556.1.4.473",
-    "1.2.840.113556.1.4.528",
-    "1.2.840.113556.1.4.417",
-    "1.2.840.113556.1.4.619",
-    "1.2.840.113556.1.4.841",
-    "1.2.840.113556.1.4.529",
-    "1.2.840.113556.1.4.805",
-    "1.2.840.113556.1.4.521",
-    "1.2.840.113556.1.4.970",
-    "1.2.840.113556.1.4.1338",
-    "1.2.840.113556.1.4.474",
-    "1.2.840.113556.1.4.1339",
-    "1.2.840.113556.1.4.1340",
-    "1.2.840.113556.1.4.1413",
-    "2.16.840.1.113730.3.4.9",
-    "2.16.840.1.113730.3.4.10",
-    "1.2.840.113556.1.4.1504",
-    "1.2.840.113556.1.4.1852",
-    "1.2.840.113556.1.4.802",
-    "1.2.840.113556.1.4.1907",
-    "1.2.840.113556.1.4.1948",
-    "1.2.840.113556.1.4.1974",
-    "1.2.840.113556.1.4.1341",
-    "1.2.840.113556.1.4.2026",
-    "1.2.840.113556.1.4.2064",
-    "1.2.840.113556.1.4.2065",
-    "1.2.840.113556.1.4.2066",
-    "1.2.840.113556.1.4.2090",
-    "1.2.840.113556.1.4.2205",
-    "1.2.840.113556.1.4.2204",
-    "1.2.840.113556.1.4.2206",
-    "1.2.840.113556.1.4.2211",
-    "1.2.840.113556.1.4.2239",
-    "1.2.840.113556.1.4.2255",
-    "1.2.840.113556.1.4.2256",
-    "1.2.840.113556.1.4.2309",
+    "1.2.840.113556.1.4.319",   // paged results
+    "1.2.840.113556.1.4.801",   // SD flags (no security descriptors are returned)
+    "1.2.840.113556.1.4.473",   // server-side sort
+    "1.2.840.113556.1.4.528",   // change notification
+    "1.2.840.113556.1.4.417",   // show deleted
+    "1.2.840.113556.1.4.841",   // DirSync
+    "1.2.840.113556.1.4.529",   // extended DN
+    "1.2.840.113556.1.4.1338",  // search options (phantom root)
+    "1.2.840.113556.1.4.474",   // sort response
+    "1.2.840.113556.1.4.1413",  // permissive modify
+    "2.16.840.1.113730.3.4.9",  // VLV request
+    "2.16.840.1.113730.3.4.10", // VLV response
+    "1.2.840.113556.1.4.2064",  // show recycled
 ];
 
 /// `supportedCapabilities`: AD DS, LDAP integration, partial secrets, fast concurrent

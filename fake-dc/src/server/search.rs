@@ -12,13 +12,16 @@ use ldap3_proto::proto::{
 
 use super::base;
 use super::codec::{ber_int, control, Control, SearchRequest};
+use super::dirsync;
 use super::errors::{self, LdapError};
 use super::ids::IdQueue;
 use super::lock_read;
+use super::notify;
 use super::paging::{decode_page_request, CookieError, PagedSearch, Paging, PAGED_OID};
 use super::ranged::{Render, Selection};
 use super::reply::{reply, search_done, Reply, Response};
 use super::rootdse;
+use super::sort;
 use super::state::Session;
 use crate::directory::{Directory, EntryId, Scope};
 use crate::dn::Dn;
@@ -131,6 +134,31 @@ fn run(
         )
     })?;
     let gc = session.port.is_gc();
+    if control(controls, notify::OID).is_some() {
+        let held = session.watches.len();
+        let watch = notify::register(&dir, identity, msgid, req, show_deleted, held)?;
+        session.watches.push(watch);
+        // Nothing now: entries follow as the objects change (`connection.rs` polls).
+        return Ok(Reply::none());
+    }
+    if let Some(c) = control(controls, dirsync::OID) {
+        let ctx = dirsync::Ctx {
+            dir: &dir,
+            identity,
+            host: &session.host.name,
+            budget: &budget,
+            render: Render {
+                selection: &selection,
+                gc,
+                base_scope: false,
+                types_only: req.types_only,
+                max_val_range: policy.max_val_range,
+                faults,
+            },
+            max_objects: policy.max_page_size,
+        };
+        return dirsync::search(&ctx, msgid, req, c);
+    }
     let plan = base::plan(
         &dir,
         base,
@@ -206,6 +234,13 @@ fn run(
             Ok(ids) => ids,
             Err(why) => return stopped(msgid, why),
         };
+        let sorted = sort::apply(&dir, ids, controls);
+        if let Some(failure) = sorted.failure {
+            let mut done = search_done(msgid, failure.clone(), None);
+            done.ctrl = sorted.controls;
+            return Ok(Reply::search(vec![done], failure, 0));
+        }
+        let ids = sorted.ids;
         let mut messages = Vec::with_capacity(ids.len().min(limit) + 4);
         for (n, id) in ids.iter().enumerate() {
             if n == limit {
@@ -222,7 +257,9 @@ fn run(
         if code == LdapResultCode::Success {
             messages.extend(reference(&plan.references));
         }
-        messages.push(search_done(msgid, code.clone(), None));
+        let mut done = search_done(msgid, code.clone(), None);
+        done.ctrl.extend(sorted.controls);
+        messages.push(done);
         return Ok(Reply::search(messages, code, entries));
     };
     // Paged (RFC 2696).
@@ -232,6 +269,14 @@ fn run(
             Ok(ids) => ids,
             Err(why) => return stopped(msgid, why),
         };
+        // A sorted paged search is sorted once, before its first page.
+        let sorted = sort::apply(&dir, ids, controls);
+        if let Some(failure) = sorted.failure {
+            let mut done = search_done(msgid, failure.clone(), None);
+            done.ctrl.extend(sorted.controls);
+            return Ok(Reply::search(vec![done], failure, 0));
+        }
+        let ids = sorted.ids;
         let replay = faults.replay(&ids, policy.max_page_size);
         PagedSearch {
             fingerprint,

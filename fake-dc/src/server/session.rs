@@ -17,7 +17,7 @@ use super::paging::PAGED_OID;
 use super::reply::{reply, Reply, Response};
 use super::state::Session;
 use super::stats::{OpKind, Seen};
-use super::{bind, extended, search, write};
+use super::{bind, extended, notify, rootdse, search, write};
 
 /// Answers one request, and logs it.
 pub(crate) fn handle(session: &mut Session, req: Request) -> Reply {
@@ -59,10 +59,13 @@ fn dispatch(session: &mut Session, req: Request) -> Reply {
     let msgid = req.msgid;
     match &req.op {
         RequestOp::Other(LdapOp::UnbindRequest) => return Reply::close(),
-        RequestOp::Other(LdapOp::AbandonRequest(_)) => {
+        RequestOp::Other(LdapOp::AbandonRequest(id)) => {
             // An abandon that reaches the dispatcher names nothing running: the
-            // connection raises `abandon` for the operation in flight itself. A paged
-            // search between pages is abandoned with a zero page size (RFC 2696 §3).
+            // connection raises `abandon` for the operation in flight itself. It may
+            // end a change notification; a paged search between pages is abandoned with
+            // a zero page size (RFC 2696 §3).
+            let id = *id;
+            session.watches.retain(|w| w.msgid != id);
             return Reply::none();
         }
         _ => {}
@@ -103,23 +106,12 @@ fn dispatch(session: &mut Session, req: Request) -> Reply {
     }
 }
 
-/// Controls fake-dc acts on or may safely ignore when marked critical: paged results,
-/// show deleted / show recycled, extended DN, SD flags (no security descriptors are
-/// returned), search options, permissive modify, tree delete is *not* here (refused), and
-/// server-side sort, which AD supports and whose absence only changes the order.
+/// Controls fake-dc acts on, or may safely ignore, when marked critical: the ones the
+/// rootDSE advertises (SD flags among them: no security descriptors are returned; tree
+/// delete is not there, so it is refused), and WhoAmI's OID, which some clients send as a
+/// control.
 fn understood(oid: &str) -> bool {
-    matches!(
-        oid,
-        "1.2.840.113556.1.4.319"
-            | "1.2.840.113556.1.4.417"
-            | "1.2.840.113556.1.4.2064"
-            | "1.2.840.113556.1.4.529"
-            | "1.2.840.113556.1.4.801"
-            | "1.2.840.113556.1.4.1338"
-            | "1.2.840.113556.1.4.1413"
-            | "1.2.840.113556.1.4.473"
-            | "1.3.6.1.4.1.4203.1.11.3"
-    )
+    rootdse::SUPPORTED_CONTROLS.contains(&oid) || oid == "1.3.6.1.4.1.4203.1.11.3"
 }
 
 /// An answer of the right response type for `op`, when the operation never ran.
@@ -183,4 +175,30 @@ fn describe(op: &RequestOp) -> (&'static str, String) {
             _ => ("other", String::new()),
         },
     }
+}
+
+/// The entries the connection's change notifications have to send now (`notify.rs`).
+pub(crate) fn poll(session: &mut Session) -> Vec<ldap3_proto::proto::LdapMsg> {
+    if session.watches.is_empty() {
+        return Vec::new();
+    }
+    let shared = session.shared.clone();
+    let dir = super::lock_read(&shared.directory);
+    let faults = session.host.faults();
+    let ctx = notify::PollCtx {
+        identity: session.identity,
+        gc: session.port.is_gc(),
+        max_val_range: shared.options.policy.max_val_range,
+        faults,
+    };
+    let messages = notify::poll(&dir, &mut session.watches, &ctx);
+    if !messages.is_empty() {
+        tracing::info!(
+            host = %session.host.name,
+            peer = %session.peer,
+            entries = messages.len(),
+            "change notification"
+        );
+    }
+    messages
 }

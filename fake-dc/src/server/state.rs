@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::host::{Host, Port};
+use super::notify::Watch;
 use super::paging::Paging;
 use super::Shared;
 use crate::directory::EntryId;
@@ -33,6 +34,9 @@ pub(crate) struct Session {
     /// Raised by the connection when the client abandons the operation now running
     /// (or goes away); a search checks it while evaluating. Fresh for every operation.
     pub abandon: Arc<AtomicBool>,
+    /// Change notifications registered on this connection (`notify.rs`); each ends with
+    /// an abandon of its message id, an unbind, or the connection.
+    pub watches: Vec<Watch>,
 }
 
 impl Session {
@@ -53,6 +57,7 @@ impl Session {
             paging: Paging::new(&peer),
             entries_sent: 0,
             abandon: Arc::new(AtomicBool::new(false)),
+            watches: Vec::new(),
         }
     }
 }
