@@ -126,6 +126,40 @@ pub struct ConnectorSettings {
     pub password: String,
     /// Where the subtree search starts, e.g. `DC=corp,DC=example,DC=test`.
     pub root_dn: String,
+    /// How a delta run finds what changed (see [`ChangeTracking`]); absent means
+    /// `usn-changed`.
+    #[serde(default, skip_serializing_if = "ChangeTracking::is_default")]
+    pub change_tracking: ChangeTracking,
+}
+
+/// How a delta run finds what changed since the last run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum ChangeTracking {
+    /// Search for `uSNChanged` above the last run's `highestCommittedUSN`, and for
+    /// tombstones with the Show Deleted control: needs only read access.
+    #[default]
+    #[serde(rename = "usn-changed")]
+    UsnChanged,
+    /// AD's DirSync control (1.2.840.113556.1.4.841) with the object-security flag: the
+    /// DC's cookie says what changed, deletions included.
+    #[serde(rename = "dirsync")]
+    DirSync,
+}
+
+impl ChangeTracking {
+    /// Whether this is the default, which settings files leave out.
+    pub fn is_default(&self) -> bool {
+        *self == ChangeTracking::UsnChanged
+    }
+}
+
+impl fmt::Display for ChangeTracking {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ChangeTracking::UsnChanged => "usn-changed",
+            ChangeTracking::DirSync => "dirsync",
+        })
+    }
 }
 
 impl fmt::Debug for ConnectorSettings {
@@ -138,6 +172,7 @@ impl fmt::Debug for ConnectorSettings {
             .field("bind_dn", &self.bind_dn)
             .field("password", &"<hidden>")
             .field("root_dn", &self.root_dn)
+            .field("change_tracking", &self.change_tracking)
             .finish()
     }
 }
@@ -197,6 +232,7 @@ impl JsonSchema for ConnectorSettings {
 
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
         let encryption = generator.subschema_for::<EncryptionMode>();
+        let tracking = generator.subschema_for::<ChangeTracking>();
         schemars::json_schema!({
             "description": "The directory connector: how the cloud reaches the domain controller.",
             "type": "object",
@@ -207,7 +243,8 @@ impl JsonSchema for ConnectorSettings {
                 "port": { "type": "integer", "minimum": 1, "maximum": 65535, "description": "TCP port on both hosts; usually 636 for TLS and 389 for plain LDAP." },
                 "bind-dn": { "type": "string", "description": "The service account's distinguished name." },
                 "password": { "type": "string", "minLength": 1, "description": "The service account's password." },
-                "root-dn": { "type": "string", "description": "Where the subtree search starts, e.g. DC=corp,DC=example,DC=test." }
+                "root-dn": { "type": "string", "description": "Where the subtree search starts, e.g. DC=corp,DC=example,DC=test." },
+                "change-tracking": tracking
             },
             "required": ["primary-host", "encryption", "port", "bind-dn", "password", "root-dn"],
             "additionalProperties": false
@@ -230,6 +267,8 @@ struct ConnectorSettingsFile {
     bind_dn: Option<String>,
     password: Option<String>,
     root_dn: Option<String>,
+    #[serde(default)]
+    change_tracking: ChangeTracking,
 }
 
 impl TryFrom<ConnectorSettingsFile> for ConnectorSettings {
@@ -282,6 +321,7 @@ impl TryFrom<ConnectorSettingsFile> for ConnectorSettings {
             bind_dn: file.bind_dn.clone().unwrap_or_else(|| "CN=-".into()),
             password: file.password.clone().unwrap_or_else(|| "-".into()),
             root_dn: file.root_dn.clone().unwrap_or_else(|| "DC=-".into()),
+            change_tracking: file.change_tracking,
         };
         let mut errors = missing;
         if let Err(SettingsErrors(found)) = placeholder.validate() {

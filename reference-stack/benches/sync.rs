@@ -86,6 +86,7 @@ async fn main() -> anyhow::Result<()> {
         bind_dn: "CN=Sync Service,OU=Service Accounts,DC=corp,DC=example,DC=test".into(),
         password: "Sync-Secret-1".into(),
         root_dn: "DC=corp,DC=example,DC=test".into(),
+        change_tracking: Default::default(),
     };
     let settings = AccountSettings {
         link_aliases: true,

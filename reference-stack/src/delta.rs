@@ -50,6 +50,7 @@
 //! run resolves, so a delta run repeats them only for groups that changed.
 
 mod decide;
+mod dirsync;
 mod merge;
 pub(crate) mod read;
 
@@ -63,6 +64,7 @@ use crate::extract::{
     Object, ObjectKind,
 };
 use crate::guid::Guid;
+use crate::settings::ChangeTracking;
 pub use engine_contract::extraction::{ExtractionMode, FullReason};
 
 use decide::decide;
@@ -93,6 +95,9 @@ pub struct ExtractionScope {
     pub additional_attributes: Vec<String>,
     /// Members of other domains looked up on the Global Catalog (the agent).
     pub global_catalog: bool,
+    /// How changes are found: a state kept by one method is no start for the other.
+    #[serde(default, skip_serializing_if = "ChangeTracking::is_default")]
+    pub change_tracking: ChangeTracking,
 }
 
 impl ExtractionScope {
@@ -114,7 +119,14 @@ impl ExtractionScope {
             bind_dn: normalize_dn(bind_dn),
             additional_attributes: additional,
             global_catalog,
+            change_tracking: ChangeTracking::UsnChanged,
         }
+    }
+
+    /// The same scope, its changes found by `tracking`.
+    pub fn with_tracking(mut self, tracking: ChangeTracking) -> Self {
+        self.change_tracking = tracking;
+        self
     }
 }
 
@@ -131,6 +143,9 @@ pub struct DeltaState {
     objects: BTreeMap<Guid, Object>,
     /// Each group's member identities (see [`Extraction::member_identities`]).
     members: BTreeMap<Guid, BTreeSet<Guid>>,
+    /// The DirSync cookie (hex) the next run sends, when changes are tracked by DirSync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dirsync_cookie: Option<String>,
 }
 
 impl DeltaState {
@@ -168,7 +183,14 @@ impl DeltaState {
             scope,
             objects,
             members,
+            dirsync_cookie: None,
         }
+    }
+
+    /// This state, continued next time from DirSync's `cookie`.
+    fn with_cookie(mut self, cookie: Option<Vec<u8>>) -> Self {
+        self.dirsync_cookie = cookie.map(|c| dirsync::to_hex(&c));
+        self
     }
 
     /// Up to where the stored objects are known.
@@ -204,7 +226,8 @@ pub struct DeltaExtraction {
     pub state: Option<DeltaState>,
 }
 
-/// Runs a delta-capable extraction on a bound connection: see the module docs.
+/// Runs a delta-capable extraction on a bound connection: see the module docs (and
+/// `dirsync.rs` for the `dirsync` change tracking, which replaces step 4's search).
 pub async fn extract(
     ldap: &mut Ldap,
     members: MemberSource<'_>,
@@ -230,31 +253,119 @@ pub async fn extract(
         usn,
     };
     let domain = dc.default_naming_context.unwrap_or_default();
-    let decided = decide(previous, &watermark, &scope, &domain, request.root_dn);
+    let by_dirsync = scope.change_tracking == ChangeTracking::DirSync;
+    let decided = decide(previous, &watermark, &scope, &domain, request.root_dn).and_then(
+        |(state, since)| {
+            // DirSync continues from the cookie the last run kept, not from a USN.
+            let cookie = match by_dirsync {
+                false => None,
+                true => Some(
+                    state
+                        .dirsync_cookie
+                        .as_deref()
+                        .and_then(dirsync::from_hex)
+                        .ok_or(FullReason::SettingsChanged)?,
+                ),
+            };
+            Ok((state, since, cookie))
+        },
+    );
+    // Deletions are read by USN under `CN=Deleted Objects` in both modes: when the
+    // account cannot read it, DirSync would not show it tombstones either.
     let tombstones = match decided {
-        Ok((_, since)) => read::tombstones(ldap, request, &domain, since, stats)
-            .await?
-            .map(|tombstones| request.steps.deleted(tombstones)),
+        Ok((_, since, _)) => read::tombstones(ldap, request, &domain, since, stats).await?,
         Err(_) => Some(Vec::new()),
     };
-    let extracted = match (decided, tombstones) {
-        (Ok((state, since)), Some(tombstones)) => {
+    match (decided, tombstones) {
+        (Ok((state, since, cookie)), Some(mut tombstones)) => {
+            let attrs = extract::requested_attributes(request.additional_attributes);
+            let (changed, cookie) = match cookie {
+                None => (ChangedBy::Usn, None),
+                Some(cookie) => {
+                    let mut asked = attrs.clone();
+                    asked.push("name".to_owned());
+                    let found = dirsync::changes(
+                        ldap,
+                        request,
+                        &domain,
+                        &cookie,
+                        "(objectClass=*)",
+                        &asked,
+                        stats,
+                    )
+                    .await?;
+                    tombstones.extend(found.deleted);
+                    tombstones.sort();
+                    tombstones.dedup();
+                    (ChangedBy::Guids(found.live), Some(found.cookie))
+                }
+            };
             let from = Continued {
                 state,
                 since,
-                tombstones,
+                tombstones: request.steps.deleted(tombstones),
                 domain,
+                changed,
             };
-            continue_from(ldap, members, request, scope, watermark, from, stats).await
+            let mut done =
+                continue_from(ldap, members, request, scope, watermark, from, stats).await?;
+            done.state = done.state.map(|s| s.with_cookie(cookie));
+            Ok(done)
         }
-        (Err(reason), _) => full(ldap, members, request, scope, watermark, reason, stats).await,
+        (Err(reason), _) => {
+            let cookie = first_cookie(ldap, request, &domain, by_dirsync, stats).await?;
+            let mut done = full(ldap, members, request, scope, watermark, reason, stats).await?;
+            done.state = done.state.map(|s| s.with_cookie(cookie));
+            Ok(done)
+        }
         (Ok(_), None) => {
             let reason = FullReason::DeletedObjectsHidden;
-            full(ldap, members, request, scope, watermark, reason, stats).await
+            let cookie = first_cookie(ldap, request, &domain, by_dirsync, stats).await?;
+            let mut done = full(ldap, members, request, scope, watermark, reason, stats).await?;
+            done.state = done.state.map(|s| s.with_cookie(cookie));
+            Ok(done)
         }
-    };
-    extracted
+    }
 }
+
+/// For a full run tracked by DirSync, the cookie the next run continues from, taken
+/// before the extraction (a round that matches only the domain head); `None` otherwise.
+async fn first_cookie(
+    ldap: &mut Ldap,
+    request: &ExtractRequest<'_>,
+    domain: &str,
+    by_dirsync: bool,
+    stats: &mut ExtractStats,
+) -> Result<Option<Vec<u8>>, ExtractError> {
+    // Without a domain head there is no naming context to ask: the next run is full.
+    if !by_dirsync || domain.is_empty() {
+        return Ok(None);
+    }
+    let attrs = ["objectGUID".to_owned()];
+    let found = dirsync::changes(
+        ldap,
+        request,
+        domain,
+        &[],
+        "(objectClass=domainDNS)",
+        &attrs,
+        stats,
+    )
+    .await?;
+    Ok(Some(found.cookie))
+}
+
+/// How a delta run learns which objects changed.
+enum ChangedBy {
+    /// A search for `uSNChanged` above the watermark.
+    Usn,
+    /// DirSync named them: they are read whole by `objectGUID`.
+    Guids(Vec<Guid>),
+}
+
+/// Objects DirSync named that one search reads back by `objectGUID`: a filter of a
+/// hundred 16-byte assertions stays a few kilobytes.
+const GUIDS_PER_SEARCH: usize = 100;
 
 /// What a delta run continues from.
 struct Continued<'a> {
@@ -266,6 +377,8 @@ struct Continued<'a> {
     tombstones: Vec<Guid>,
     /// The head of the DC's domain, where changes are searched.
     domain: String,
+    /// How the changed objects are found.
+    changed: ChangedBy,
 }
 
 /// The delta proper: steps 4 to 6 of the module docs.
@@ -283,19 +396,44 @@ async fn continue_from(
         since: since_usn,
         tombstones,
         domain,
+        changed,
     } = from;
     let attrs = extract::requested_attributes(request.additional_attributes);
     let mut warnings = BTreeSet::new();
-    let changed = read::changed(
-        ldap,
-        request,
-        &domain,
-        since_usn,
-        &attrs,
-        &mut warnings,
-        stats,
-    )
-    .await?;
+    let changed = match changed {
+        ChangedBy::Usn => {
+            let filter = format!("(uSNChanged>={})", since_usn.saturating_add(1));
+            read::changed(
+                ldap,
+                request,
+                &domain,
+                &filter,
+                &attrs,
+                &mut warnings,
+                stats,
+            )
+            .await?
+        }
+        ChangedBy::Guids(guids) => {
+            let mut found = Vec::new();
+            for chunk in guids.chunks(GUIDS_PER_SEARCH) {
+                let filter = dirsync::guid_filter(chunk);
+                found.extend(
+                    read::changed(
+                        ldap,
+                        request,
+                        &domain,
+                        &filter,
+                        &attrs,
+                        &mut warnings,
+                        stats,
+                    )
+                    .await?,
+                );
+            }
+            found
+        }
+    };
     let mut refreshed = Vec::new();
     let containers = request
         .steps

@@ -254,7 +254,8 @@ async fn run(
                 &connector.bind_dn,
                 &settings.additional_attributes,
                 env.method == SyncMethod::Agent,
-            );
+            )
+            .with_tracking(connector.change_tracking);
             let ldap = &mut connection.ldap;
             delta::extract(ldap, source, &request, scope, state, &mut stats)
                 .await

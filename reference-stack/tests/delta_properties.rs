@@ -9,6 +9,9 @@
 //! same conflicts and out-of-domain reports, same snapshot. The delta run must really be
 //! one (no fallback), and the next round continues from its state and account.
 //!
+//! A case draws how the delta runs find changes: `uSNChanged` searches and tombstones,
+//! or DirSync rounds from the cookie the last run kept (`change-tracking: dirsync`).
+//!
 //! Beyond the model's mutations, a case draws its root DN (the domain, or `OU=Staff` so
 //! that moves to `OU=R+D` and `OU=Contacts` leave it), the page size, and for each round
 //! whether `OU=Sales` is renamed or moved out of `OU=Staff` for that round's syncs: AD
@@ -32,7 +35,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner
 use reference_stack::account::Account;
 use reference_stack::delta::{DeltaState, ExtractionMode};
 use reference_stack::report::SyncMethod;
-use reference_stack::settings::{AccountSettings, ConnectorSettings};
+use reference_stack::settings::{AccountSettings, ChangeTracking, ConnectorSettings};
 use reference_stack::stack::{run_delta_sync, run_sync, DeltaSyncOutcome, SyncEnvironment};
 use reference_stack::testing::dc::LiveDc;
 use reference_stack::testing::model::{ou_dn, ROOT_DN};
@@ -117,6 +120,8 @@ struct Case {
     page_size: i32,
     /// What happens to `OU=Sales` in each round (cycled).
     sales: Vec<SalesOu>,
+    /// How the delta runs find changes: `uSNChanged` searches or DirSync rounds.
+    tracking: ChangeTracking,
 }
 
 /// Scenarios with at least one round of mutations (one without is a single full run).
@@ -133,12 +138,17 @@ fn cases() -> impl Strategy<Value = Case> {
         any::<bool>(),
         prop_oneof![Just(1000), 1i32..6],
         proptest::collection::vec(sales, 1..4),
+        prop_oneof![
+            Just(ChangeTracking::UsnChanged),
+            Just(ChangeTracking::DirSync)
+        ],
     )
-        .prop_map(|(scenario, staff_only, page_size, sales)| Case {
+        .prop_map(|(scenario, staff_only, page_size, sales, tracking)| Case {
             scenario,
             staff_only,
             page_size,
             sales,
+            tracking,
         })
 }
 
@@ -186,6 +196,7 @@ async fn check(delta: DeltaSync, case: &Case, live: &LiveDc) -> Result<(), TestC
     if case.staff_only {
         connector.root_dn = ou_dn(0);
     }
+    connector.change_tracking = case.tracking;
     let (scenario, settings) = (&case.scenario, &case.scenario.settings);
     let first = delta(&env, &connector, settings, &scenario.seed, None).await;
     prop_assert!(

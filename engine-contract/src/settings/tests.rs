@@ -11,6 +11,7 @@ fn good() -> ConnectorSettings {
         bind_dn: BIND_DN_EXAMPLE.into(),
         password: "Passw0rd!".into(),
         root_dn: ROOT_DN_EXAMPLE.into(),
+        change_tracking: Default::default(),
     }
 }
 
@@ -40,6 +41,7 @@ fn every_bad_field_is_reported_at_once() {
         bind_dn: "xyz".into(),
         password: String::new(),
         root_dn: "corp.example.test".into(),
+        change_tracking: Default::default(),
     };
     assert_eq!(
         messages(settings.validate()),

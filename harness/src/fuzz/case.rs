@@ -95,6 +95,9 @@ pub struct GenSettings {
     pub acknowledge_disabled: bool,
     /// Max unlink.
     pub max_unlink: u32,
+    /// Delta syncs find changes by DirSync rather than by `uSNChanged` (the connector's
+    /// `change-tracking`), so delta-equals-full covers both.
+    pub dirsync: bool,
 }
 
 /// The order fake-dc returns search entries in (the fixture's `entryOrder:`).

@@ -81,13 +81,15 @@ fn settings() -> impl Strategy<Value = GenSettings> {
         any::<bool>(),
         any::<bool>(),
         prop_oneof![3 => Just(50u32), 1 => 0u32..3],
+        any::<bool>(),
     )
         .prop_map(
-            |(delete_users, link_aliases, acknowledge_disabled, max_unlink)| GenSettings {
+            |(delete_users, link_aliases, acknowledge_disabled, max_unlink, dirsync)| GenSettings {
                 delete_users,
                 link_aliases,
                 acknowledge_disabled,
                 max_unlink,
+                dirsync,
             },
         )
 }

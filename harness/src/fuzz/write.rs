@@ -50,7 +50,7 @@ pub fn scenario(
     let mut doc = map([
         ("description", Value::from(description)),
         ("directory", map([("inline", fixture(case))])),
-        ("connector", connector()),
+        ("connector", connector(case)),
         ("settings", settings(case)),
         ("account", account(case)),
         ("steps", Value::Sequence(steps)),
@@ -61,8 +61,8 @@ pub fn scenario(
     doc
 }
 
-fn connector() -> Value {
-    map([
+fn connector(case: &Case) -> Value {
+    let mut c = map([
         ("primary-host", Value::from(HOST)),
         ("encryption", Value::from("none")),
         ("port", Value::from(389)),
@@ -72,7 +72,11 @@ fn connector() -> Value {
         ),
         ("password", Value::from(SERVICE_PASSWORD)),
         ("root-dn", Value::from(BASE)),
-    ])
+    ]);
+    if let (true, Value::Mapping(m)) = (case.settings.dirsync, &mut c) {
+        m.insert("change-tracking".into(), "dirsync".into());
+    }
+    c
 }
 
 fn settings(case: &Case) -> Value {

@@ -315,9 +315,15 @@ pub async fn run(
         loaded.name,
         sc.description.trim()
     );
+    // The change tracking is named only when it is not the default, so the transcripts
+    // of scenarios that never chose one stay as they were.
+    let tracking = match sc.connector.change_tracking.is_default() {
+        true => String::new(),
+        false => format!("; change tracking: {}", sc.connector.change_tracking),
+    };
     let _ = writeln!(
         run.out,
-        "method: {}; connector: {} {:?} port {}",
+        "method: {}; connector: {} {:?} port {}{tracking}",
         sc.method, sc.connector.primary_host, sc.connector.encryption, sc.connector.port
     );
     let result = run.steps().await;

@@ -129,25 +129,25 @@ pub(crate) async fn tombstones(
     }
 }
 
-/// Every entry of the domain headed by `domain` changed after USN `since`, read with
-/// `attrs`; entries that cannot be read as objects are reported in `warnings`.
+/// Every entry of the domain headed by `domain` that `filter` finds (changed after the
+/// watermark, or named by DirSync), read with `attrs`; entries that cannot be read as
+/// objects are reported in `warnings`.
 pub(crate) async fn changed(
     ldap: &mut Ldap,
     request: &ExtractRequest<'_>,
     domain: &str,
-    since: u64,
+    filter: &str,
     attrs: &[String],
     warnings: &mut BTreeSet<String>,
     stats: &mut ExtractStats,
 ) -> Result<Vec<Changed>, ExtractError> {
-    let filter = format!("(uSNChanged>={})", since.saturating_add(1));
     let mut changed = Vec::new();
     let mut pages = 0;
     extract::paged_search(
         ldap,
         request,
         domain,
-        &filter,
+        filter,
         attrs,
         &[],
         &mut pages,

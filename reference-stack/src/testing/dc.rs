@@ -251,6 +251,7 @@ impl LiveDc {
             bind_dn: BIND_DN.into(),
             password: PASSWORD.into(),
             root_dn: ROOT_DN.into(),
+            change_tracking: Default::default(),
         }
     }
 

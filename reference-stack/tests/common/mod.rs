@@ -83,6 +83,7 @@ pub fn connector(encryption: EncryptionMode) -> ConnectorSettings {
         bind_dn: SVC_DN.into(),
         password: SVC_PW.into(),
         root_dn: ROOT.into(),
+        change_tracking: Default::default(),
     }
 }
 
