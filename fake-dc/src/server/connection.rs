@@ -49,8 +49,8 @@ fn runs_inline(req: &Request) -> bool {
     }
 }
 
-/// Reads one request; `None` means close: idle timeout, shutdown, EOF or a broken frame
-/// (after a notice of disconnection for a malformed one).
+/// Reads one request, or wakes to poll change notifications; closes on idle timeout,
+/// shutdown, EOF or a broken frame (after a notice of disconnection for a malformed one).
 async fn read_request(
     framed: &mut Framed<Conn, LdapServerCodec>,
     session: &Session,
@@ -75,7 +75,9 @@ async fn read_request(
     Next::from(read_result(framed, session, next, idle).await)
 }
 
-/// What the connection does next while it waits for a request.
+/// What the connection does next while it waits for a request. Short-lived, one at a
+/// time, so the size of a request in it costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 enum Next {
     /// Answer this request.
     Request(Request),
