@@ -202,7 +202,13 @@ impl Directory {
         if self.is_locked_out(id) {
             flags |= uac::LOCKOUT;
         }
-        if self.password_expired(id) {
+        // MS-ADTS 3.1.1.4.5.17: a password that must be changed (pwdLastSet 0) is
+        // expired too, unless the account's passwords never expire.
+        let must_change = self.entry(id).get_int("pwdLastSet") == Some(0)
+            && self.entry(id).get_int("userAccountControl").unwrap_or(0) as u32
+                & uac::DONT_EXPIRE_PASSWORD
+                == 0;
+        if must_change || self.password_expired(id) {
             flags |= uac::PASSWORD_EXPIRED;
         }
         flags

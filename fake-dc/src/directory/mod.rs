@@ -19,7 +19,10 @@ mod shared;
 pub use computed::Values;
 pub use entry::{Attr, Entry, EntryId, Guid, Sid};
 pub(crate) use ids::derive_domain_sid as ids_domain_sid;
-pub use ids::{filetime_from_unix, generalized_time, parse_generalized_time, FILETIME_NEVER};
+pub use ids::{
+    filetime_from_unix, generalized_time, parse_generalized_time, unix_from_filetime,
+    FILETIME_NEVER,
+};
 pub(crate) use mutate::{decode_unicode_pwd, values_equal};
 pub use mutate::{DirError, ModOp, Modification, NewEntry};
 

@@ -23,16 +23,26 @@ fn respond(msgid: i32, result: Result<(), LdapError>) -> Reply {
 
 /// Finds the account a bind name designates.
 fn resolve(dir: &Directory, name: &str) -> Option<EntryId> {
-    let id = if name.contains('\\') {
-        dir.by_down_level(name)
-    } else if name.contains('@') && !name.contains('=') {
-        dir.by_upn(name)
-    } else if name.contains('=') {
-        Dn::parse(name).ok().and_then(|dn| dir.lookup(&dn))
-    } else {
-        // A bare `user`: Windows does not guess a domain.
-        None
+    // A DN first: DNs may hold escaped characters (`CN=Smith\, John,…`), while `=` is
+    // never part of a down-level name or a UPN AD would resolve before it.
+    let as_dn = || {
+        name.contains('=')
+            .then(|| Dn::parse(name).ok())
+            .flatten()
+            .and_then(|dn| dir.lookup(&dn))
     };
+    let id = as_dn().or_else(|| {
+        if name.contains('=') {
+            None
+        } else if name.contains('\\') {
+            dir.by_down_level(name)
+        } else if name.contains('@') {
+            dir.by_upn(name)
+        } else {
+            // A bare `user`: Windows does not guess a domain.
+            None
+        }
+    });
     id.filter(|id| {
         let e = dir.entry(*id);
         !e.deleted && matches!(e.kind, ObjectKind::User | ObjectKind::Computer)

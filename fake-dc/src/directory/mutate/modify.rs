@@ -3,7 +3,7 @@
 //! passwords only over an encrypted connection.
 
 use super::{is_read_only, DirError};
-use crate::directory::{Attr, Directory, EntryId};
+use crate::directory::{ids, Attr, Directory, EntryId};
 use crate::dn::Dn;
 use crate::schema;
 
@@ -189,6 +189,21 @@ impl Directory {
                     upn: upn.to_string(),
                 });
             }
+        }
+        // AD stamps pwdLastSet with the time of a password change or reset; a request that
+        // also writes pwdLastSet (0: must change at next logon) keeps its own value.
+        if new_password.is_some()
+            && !mods
+                .iter()
+                .any(|m| m.attr.eq_ignore_ascii_case("pwdLastSet"))
+        {
+            let stamp = ids::filetime_from_unix(self.now()).to_string().into_bytes();
+            let name = self.intern("pwdLastSet");
+            scratch.attrs.retain(|a| a.name != name);
+            scratch.attrs.push(Attr {
+                name,
+                values: vec![stamp],
+            });
         }
         let mut changed = crate::directory::meta::changed_names(self.entry(id), &scratch.attrs);
         if new_password.is_some() {
