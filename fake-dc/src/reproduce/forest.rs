@@ -119,6 +119,7 @@ impl Collector {
             self.note("no domain head (domainDNS or dcObject entry) found: nothing to reproduce");
         }
         let skeleton = skeleton_keys(&domains, &mut self);
+        self.drop_unknown_members(&skeleton);
         let heads: Vec<Dn> = domains
             .iter()
             .map(|d| Dn::from_dns_name(&d.spec.dns))
@@ -195,6 +196,31 @@ impl Collector {
             },
             notes,
             objects: count - outside,
+        }
+    }
+
+    /// Members that name nothing the fixture will hold (an object of a domain that was
+    /// not read) would make the fixture fail to load: they are left out, and said so.
+    fn drop_unknown_members(&mut self, skeleton: &HashSet<String>) {
+        let known: HashSet<String> = self.objects.iter().map(|(dn, _)| dn.key()).collect();
+        let mut dropped = 0usize;
+        for (_, o) in &mut self.objects {
+            o.members.retain(|m| {
+                let keep = match Dn::parse(m) {
+                    Ok(dn) => {
+                        let key = dn.key();
+                        known.contains(&key) || skeleton.contains(&key)
+                    }
+                    Err(_) => false,
+                };
+                dropped += usize::from(!keep);
+                keep
+            });
+        }
+        if dropped > 0 {
+            self.note(format!(
+                "{dropped} group members name objects that were not read (other domains of the forest: capture the Global Catalog with --forest): left out"
+            ));
         }
     }
 
