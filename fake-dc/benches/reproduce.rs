@@ -4,6 +4,7 @@
 //!   import's alone (aims: under 3 s, under 500 MB);
 //! - capture: the directory read from a running fake-dc over LDAPS with a strict client
 //!   (paged, ranged members) into a fixture (aim: under 10 s).
+//!
 //! `cargo bench -p fake-dc --bench reproduce`; prints numbers, asserts nothing.
 
 #![allow(clippy::unwrap_used)] // benches fail loudly on broken fixtures

@@ -171,9 +171,7 @@ pub fn convert(dn: &str, rdn_attr: &str, attrs: Vec<(String, Vec<Vec<u8>>)>) -> 
             _ => {
                 // `userCertificate;binary` is the same attribute; other options (language
                 // tags) stay in the name.
-                let name = if options == "binary" {
-                    name
-                } else if options.is_empty() {
+                let name = if options.is_empty() || options == "binary" {
                     name
                 } else {
                     format!("{name};{options}")

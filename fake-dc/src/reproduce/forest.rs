@@ -73,7 +73,7 @@ impl Collector {
         let Some(rdn) = parsed.rdns.first() else {
             return;
         };
-        let converted = entry::convert(dn, &rdn.attr().to_string(), attrs);
+        let converted = entry::convert(dn, rdn.attr(), attrs);
         self.learn(&parsed, &converted.object);
     }
 
