@@ -16,6 +16,7 @@
 //! - [`serve`]: `fake-dc serve` for programs: the JSON ready line, stopping on stdin's
 //!   end or SIGTERM, `--watch`.
 
+pub mod anonymize;
 pub mod control;
 pub mod directory;
 pub mod dn;
@@ -26,5 +27,6 @@ pub mod order;
 pub mod policy;
 pub mod schema;
 pub mod serve;
+pub mod shape;
 pub mod server;
 pub mod tls;
