@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod samba;
+
 /// What a test says when a peer is missing.
 pub const SETUP_HINT: &str =
     "run scripts/setup-test-env once (scripts/test does it before running the tests)";

@@ -13,6 +13,7 @@ mod entry;
 mod identity;
 mod ids;
 mod mutate;
+mod pin;
 mod shared;
 
 pub use computed::Values;
@@ -21,6 +22,7 @@ pub(crate) use ids::derive_domain_sid as ids_domain_sid;
 pub use ids::{filetime_from_unix, generalized_time, parse_generalized_time, FILETIME_NEVER};
 pub(crate) use mutate::{decode_unicode_pwd, values_equal};
 pub use mutate::{DirError, ModOp, Modification, NewEntry};
+pub use pin::Pins;
 
 use std::collections::BTreeSet;
 
