@@ -18,6 +18,7 @@
 //! - [`serve`]: `fake-dc serve` for programs: the JSON ready line, stopping on stdin's
 //!   end or SIGTERM, `--watch`.
 
+pub mod anonymize;
 pub mod control;
 pub mod directory;
 pub mod dn;
@@ -29,5 +30,6 @@ pub mod policy;
 pub mod reproduce;
 pub mod schema;
 pub mod serve;
+pub mod shape;
 pub mod server;
 pub mod tls;
