@@ -61,7 +61,10 @@ pub fn like(shape: &Shape, seed: u64) -> Result<Fixture, ShapeError> {
     let mut aliases: Vec<u32> = Vec::new();
     for (k, count) in shape.aliases_per_user.iter().rev() {
         let builtin = if *k == 0 { SKELETON_USERS * n } else { 0 };
-        aliases.extend(std::iter::repeat_n(*k, count.saturating_sub(builtin) as usize));
+        aliases.extend(std::iter::repeat_n(
+            *k,
+            count.saturating_sub(builtin) as usize,
+        ));
     }
     let mut with_mail = shape.addresses.users_with_mail;
     let mut specials = special_names(shape);

@@ -86,15 +86,24 @@ pub(super) fn groups(shape: &Shape, domains: &mut [DomainView<'_>], rng: &mut Rn
     cross_domain(shape, &mut plan, domains);
     let mut kinds: Vec<String> = Vec::new();
     for (kind, count) in &shape.groups.kinds {
-        let builtin = if kind == "security/global" { super::like::SKELETON_GROUPS * n as u64 } else { 0 };
-        kinds.extend(std::iter::repeat_n(kind.clone(), count.saturating_sub(builtin) as usize));
+        let builtin = if kind == "security/global" {
+            super::like::SKELETON_GROUPS * n as u64
+        } else {
+            0
+        };
+        kinds.extend(std::iter::repeat_n(
+            kind.clone(),
+            count.saturating_sub(builtin) as usize,
+        ));
     }
     let mut mail = shape.groups.mail_enabled;
     let mut cursor = vec![0usize; n];
     for (i, g) in plan.into_iter().enumerate() {
         let users = &domains[g.domain].users;
         let mut members = g.members;
-        let want = (g.size as usize).saturating_sub(members.len()).min(users.len());
+        let want = (g.size as usize)
+            .saturating_sub(members.len())
+            .min(users.len());
         if want > 0 {
             let start = cursor[g.domain] % users.len();
             cursor[g.domain] += want;
@@ -147,7 +156,11 @@ fn nest(shape: &Shape, plan: &mut [Planned]) {
         let per = (g.groups_in_cycles / g.cycles).max(2) as usize;
         let mut left = g.groups_in_cycles as usize;
         for c in 0..g.cycles {
-            let k = if c + 1 == g.cycles { left } else { per.min(left) };
+            let k = if c + 1 == g.cycles {
+                left
+            } else {
+                per.min(left)
+            };
             left -= k;
             let ring = take(k);
             for (i, &a) in ring.iter().enumerate() {
@@ -201,7 +214,8 @@ fn cross_domain(shape: &Shape, plan: &mut [Planned], domains: &[DomainView<'_>])
             continue;
         }
         for user in &domains[other].users[..k] {
-            p.members.push(format!("{}\\{user}", domains[other].netbios));
+            p.members
+                .push(format!("{}\\{user}", domains[other].netbios));
         }
         left -= k;
         groups += 1;

@@ -28,8 +28,8 @@ pub fn account_state(dir: &Directory, id: EntryId) -> AccountStateName {
     }
     match e.get_int("pwdLastSet") {
         Some(0) => "must-change-password",
-        Some(t) if flags & uac::DONT_EXPIRE_PASSWORD == 0
-            && now - t > 42 * 24 * 3600 * 10_000_000 =>
+        Some(t)
+            if flags & uac::DONT_EXPIRE_PASSWORD == 0 && now - t > 42 * 24 * 3600 * 10_000_000 =>
         {
             "password-expired"
         }
@@ -53,7 +53,10 @@ fn special_classes(name: &str) -> Vec<&'static str> {
         ("apostrophe", name.contains('\'')),
         ("ampersand", name.contains('&')),
         ("non-ascii", !name.is_ascii()),
-        ("cjk", name.chars().any(|c| ('\u{3400}'..='\u{9FFF}').contains(&c))),
+        (
+            "cjk",
+            name.chars().any(|c| ('\u{3400}'..='\u{9FFF}').contains(&c)),
+        ),
     ] {
         if hit {
             out.push(class);
@@ -99,7 +102,10 @@ pub(super) fn measure(dir: &Directory) -> Shape {
     let mut domains = Vec::new();
     let (mut with_mail, mut without_mail, mut other_primary) = (0, 0, 0);
     let (mut lists, mut scoped_lists, mut fsps) = (0, 0, 0);
-    let root_labels = dir.domains.first().map_or(0, |d| d.dns_name.split('.').count());
+    let root_labels = dir
+        .domains
+        .first()
+        .map_or(0, |d| d.dns_name.split('.').count());
     for d in &dir.domains {
         let head = d.head;
         let head_len = dir.dn_str(head).chars().count();
@@ -140,7 +146,9 @@ pub(super) fn measure(dir: &Directory) -> Shape {
             match e.kind {
                 ObjectKind::User => {
                     counts.users += 1;
-                    *states.entry(account_state(dir, id).to_string()).or_default() += 1;
+                    *states
+                        .entry(account_state(dir, id).to_string())
+                        .or_default() += 1;
                     let n = e
                         .get_strs("proxyAddresses")
                         .iter()
@@ -240,7 +248,11 @@ fn measure_groups(dir: &Directory, groups: &[EntryId], other_primary: u64) -> Gr
         if e.get("mail").is_some() {
             mail_enabled += 1;
         }
-        edges[i] = e.members.iter().filter_map(|m| position.get(m).copied()).collect();
+        edges[i] = e
+            .members
+            .iter()
+            .filter_map(|m| position.get(m).copied())
+            .collect();
         if !edges[i].is_empty() {
             nesting_groups += 1;
         }

@@ -11,6 +11,67 @@ use fake_dc::reproduce::capture::{self, CaptureOptions, Tls};
 use fake_dc::reproduce::{import, Collected};
 use indicatif::{ProgressBar, ProgressStyle};
 
+/// The environment variable a key may come in (out of the process list and history).
+const KEY_VARIABLE: &str = "FAKE_DC_ANONYMIZE_KEY";
+
+/// `--anonymize` and its key and mapping, shared by capture and import.
+#[derive(clap::Args)]
+pub struct AnonymizeOptions {
+    /// Write the fixture anonymized: consistent keyed pseudonyms for names, addresses,
+    /// domains and free text, the shape kept (see `fake-dc anonymize`).
+    #[arg(long, requires = "mapping")]
+    anonymize: bool,
+    /// The secret key (16 bytes or more); prefer --key-file or FAKE_DC_ANONYMIZE_KEY.
+    #[arg(long, requires = "anonymize", conflicts_with = "key_file")]
+    key: Option<String>,
+    /// A file holding the secret key (e.g. from `openssl rand -hex 32`); the same key
+    /// maps a later capture of the same customer the same way.
+    #[arg(long, requires = "anonymize")]
+    key_file: Option<PathBuf>,
+    /// Where the mapping from pseudonyms back to the originals goes. It holds the
+    /// customer's names: it stays with the customer.
+    #[arg(long, requires = "anonymize")]
+    mapping: Option<PathBuf>,
+}
+
+impl AnonymizeOptions {
+    /// The fixture anonymized when asked, the mapping written; the notes, which may name
+    /// the customer's objects, are dropped then (their count is kept).
+    fn apply(&self, collected: &mut Collected) -> anyhow::Result<()> {
+        use fake_dc::anonymize::{anonymize, Key};
+        if !self.anonymize {
+            return Ok(());
+        }
+        let bytes = match (&self.key, &self.key_file) {
+            (Some(k), _) => k.clone().into_bytes(),
+            (None, Some(file)) => std::fs::read(file)
+                .with_context(|| format!("reading the key file {}", file.display()))?,
+            (None, None) => std::env::var(KEY_VARIABLE)
+                .map(String::into_bytes)
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "--anonymize needs a key: --key-file FILE, --key KEY or {KEY_VARIABLE}"
+                    )
+                })?,
+        };
+        let key = Key::new(&bytes)?;
+        let (fixture, mapping) = anonymize(&collected.fixture, &key);
+        if let Some(path) = &self.mapping {
+            std::fs::write(path, mapping.to_json())
+                .with_context(|| format!("writing the mapping {}", path.display()))?;
+        }
+        collected.fixture = fixture;
+        let n = collected.notes.len();
+        collected.notes.clear();
+        if n > 0 {
+            collected.notes.push(format!(
+                "{n} notes left out: they name the source's objects (run without --anonymize to read them)"
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(clap::Args)]
 pub struct CaptureArgs {
     /// The directory: ldap://host:389, ldaps://host:636, or a Global Catalog
@@ -54,6 +115,8 @@ pub struct CaptureArgs {
     /// The fixture's defaultPassword, so captured users can bind to fake-dc.
     #[arg(long)]
     default_password: Option<String>,
+    #[command(flatten)]
+    anonymize: AnonymizeOptions,
 }
 
 #[derive(clap::Args)]
@@ -66,6 +129,8 @@ pub struct ImportArgs {
     /// The fixture's defaultPassword, so imported users can bind to fake-dc.
     #[arg(long)]
     default_password: Option<String>,
+    #[command(flatten)]
+    anonymize: AnonymizeOptions,
 }
 
 /// A bar over the file's bytes (import) or a counter of entries (capture); hidden when
@@ -164,13 +229,19 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     let mut progress = CaptureBar(bar(None));
-    let (collected, stats) = runtime.block_on(capture::capture(&options, &mut progress))?;
-    let header = format!(
-        "Captured from {} by fake-dc capture{}{}.\nIdentities (objectGUID, objectSid, USNs, times) are the source's; passwords are not.",
-        args.url,
-        args.bind.as_deref().map(|b| format!(" as {b}")).unwrap_or_default(),
-        if args.forest { ", every domain through the Global Catalog" } else { "" },
-    );
+    let (mut collected, stats) = runtime.block_on(capture::capture(&options, &mut progress))?;
+    args.anonymize.apply(&mut collected)?;
+    let header = if args.anonymize.anonymize {
+        "Captured by fake-dc capture and anonymized (the mapping back stays with the customer)."
+            .to_string()
+    } else {
+        format!(
+            "Captured from {} by fake-dc capture{}{}.\nIdentities (objectGUID, objectSid, USNs, times) are the source's; passwords are not.",
+            args.url,
+            args.bind.as_deref().map(|b| format!(" as {b}")).unwrap_or_default(),
+            if args.forest { ", every domain through the Global Catalog" } else { "" },
+        )
+    };
     write_out(&collected, &args.output, &header)?;
     eprintln!(
         "captured {} entries ({} pages, {} ranged member reads, {} tombstones) into {} objects in {:.1?}",
@@ -186,15 +257,21 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
 
 pub fn import(args: ImportArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let collected = import::import_file(
+    let mut collected = import::import_file(
         &args.file,
         args.default_password.clone(),
         ImportBar(bar(Some(0))),
     )?;
-    let header = format!(
-        "Imported from {} by fake-dc import.\nIdentities (objectGUID, objectSid, USNs, times) are the file's; passwords are not.",
-        args.file.display()
-    );
+    args.anonymize.apply(&mut collected)?;
+    let header = if args.anonymize.anonymize {
+        "Imported by fake-dc import and anonymized (the mapping back stays with the customer)."
+            .to_string()
+    } else {
+        format!(
+            "Imported from {} by fake-dc import.\nIdentities (objectGUID, objectSid, USNs, times) are the file's; passwords are not.",
+            args.file.display()
+        )
+    };
     write_out(&collected, &args.output, &header)?;
     eprintln!(
         "imported {} objects in {:.1?}",
