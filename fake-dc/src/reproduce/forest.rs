@@ -130,7 +130,7 @@ impl Collector {
             where_: HashMap::new(),
         };
         // The other naming contexts below a domain head's DN: not the domain's.
-        let other_ncs: Vec<Dn> = heads
+        let other_ncs: Vec<String> = heads
             .iter()
             .flat_map(|h| {
                 [
@@ -138,22 +138,23 @@ impl Collector {
                     ("DC", "DomainDnsZones"),
                     ("DC", "ForestDnsZones"),
                 ]
-                .map(|(a, v)| h.child(crate::dn::Rdn::new(a, v)))
+                .map(|(a, v)| h.child(crate::dn::Rdn::new(a, v)).key())
             })
             .collect();
+        let head_keys: Vec<String> = heads.iter().map(Dn::key).collect();
         let mut outside = 0usize;
         let objects = std::mem::take(&mut self.objects);
         let count = objects.len();
         for (dn, o) in objects {
             let key = dn.key();
             // The domain that holds it: the longest head it lies within.
-            let domain = heads
+            let domain = head_keys
                 .iter()
                 .enumerate()
-                .filter(|(_, h)| dn.is_within(h))
-                .max_by_key(|(_, h)| h.rdns.len())
+                .filter(|(_, h)| key_within(&key, h))
+                .max_by_key(|(_, h)| h.len())
                 .map(|(i, _)| i)
-                .filter(|_| !other_ncs.iter().any(|nc| dn.is_within(nc)));
+                .filter(|_| !other_ncs.iter().any(|nc| key_within(&key, nc)));
             if skeleton.contains(&key) {
                 placed.mark_known(&dn, &key, &heads);
                 let d = domain.unwrap_or(0);
@@ -203,9 +204,15 @@ impl Collector {
     /// not read) would make the fixture fail to load: they are left out, and said so.
     fn drop_unknown_members(&mut self, skeleton: &HashSet<String>) {
         let known: HashSet<String> = self.objects.iter().map(|(dn, _)| dn.key()).collect();
+        // Members are nearly always spelt as the member's own DN: an exact match needs no
+        // parsing (a 100,000-user directory has about a million member values).
+        let spelt: HashSet<String> = self.objects.iter().map(|(_, o)| o.dn.clone()).collect();
         let mut dropped = 0usize;
         for (_, o) in &mut self.objects {
             o.members.retain(|m| {
+                if spelt.contains(m) {
+                    return true;
+                }
                 let keep = match Dn::parse(m) {
                     Ok(dn) => {
                         let key = dn.key();
@@ -475,8 +482,39 @@ fn skeleton_keys(domains: &[Domain], collector: &mut Collector) -> HashSet<Strin
     }
 }
 
+/// A DN key within another (equal, or ending in `,` + it where that comma is not
+/// escaped): cheaper than comparing parsed DNs RDN by RDN.
+fn key_within(key: &str, ancestor: &str) -> bool {
+    if key == ancestor {
+        return true;
+    }
+    let Some(rest) = key.strip_suffix(ancestor) else {
+        return false;
+    };
+    let Some(before) = rest.strip_suffix(',') else {
+        return false;
+    };
+    let backslashes = before.bytes().rev().take_while(|b| *b == b'\\').count();
+    backslashes % 2 == 0
+}
+
 /// Attribute lookup by case-insensitive name, for the specs.
 pub(super) fn take(attrs: &mut BTreeMap<String, OneOrMany>, name: &str) -> Option<OneOrMany> {
     let key = attrs.keys().find(|k| k.eq_ignore_ascii_case(name))?.clone();
     attrs.remove(&key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_within;
+
+    #[test]
+    fn keys_nest_at_unescaped_commas_only() {
+        let head = "dc=corp,dc=test";
+        assert!(key_within("dc=corp,dc=test", head));
+        assert!(key_within("cn=a,dc=corp,dc=test", head));
+        assert!(!key_within("cn=a\\,dc=corp,dc=test", head));
+        assert!(key_within("cn=a\\\\,dc=corp,dc=test", head));
+        assert!(!key_within("dc=xcorp,dc=test", head));
+    }
 }
