@@ -10,12 +10,15 @@
 //! - [`tls`]: a CA and per-listener certificates of each profile (rcgen), rustls configs;
 //! - [`server`]: the LDAP server: simulated DC hosts on LDAP, LDAPS, GC and GC-TLS, faults;
 //! - [`ldif`]: LDIF export, for inspection and for loading the same data into slapd;
+//! - [`reproduce`]: a directory that exists elsewhere as a fixture: `capture` over
+//!   LDAP, `import` of LDIF, identities kept;
 //! - [`policy`]: AD's query policy (MaxPageSize, MaxQueryDuration, …) as one set;
 //! - [`control`]: the control API over HTTP (changes, faults, clock, snapshots, reload,
 //!   statistics), with its OpenAPI document;
 //! - [`serve`]: `fake-dc serve` for programs: the JSON ready line, stopping on stdin's
 //!   end or SIGTERM, `--watch`.
 
+pub mod anonymize;
 pub mod control;
 pub mod directory;
 pub mod dn;
@@ -24,7 +27,9 @@ pub mod fixture;
 pub mod ldif;
 pub mod order;
 pub mod policy;
+pub mod reproduce;
 pub mod schema;
 pub mod serve;
 pub mod server;
+pub mod shape;
 pub mod tls;

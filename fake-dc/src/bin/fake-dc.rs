@@ -1,4 +1,8 @@
-//! The `fake-dc` command: check fixtures, serve a directory, export it as LDIF.
+//! The `fake-dc` command: check fixtures, serve a directory, export it as LDIF, and
+//! reproduce a directory as a fixture (capture over LDAP, import LDIF).
+
+#[path = "fake-dc/reproduce.rs"]
+mod reproduce;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -60,6 +64,12 @@ enum Command {
         #[arg(long)]
         openldap: bool,
     },
+    /// Read a live directory (AD, Samba AD, fake-dc; what it can of others) into a
+    /// fixture: read-only, paged, ranged members, identities kept.
+    Capture(Box<reproduce::CaptureArgs>),
+    /// Read an LDIF file (ldapsearch -LLL, ldifde -f, fake-dc export-ldif) into a
+    /// fixture, identities kept.
+    Import(reproduce::ImportArgs),
 }
 
 #[derive(clap::Args)]
@@ -153,6 +163,8 @@ fn main() -> ExitCode {
         Command::Check { paths } => check(&paths),
         Command::Serve(args) => report(serve(*args)),
         Command::ExportLdif { fixture, openldap } => report(export(&fixture, openldap)),
+        Command::Capture(args) => report(reproduce::capture(*args)),
+        Command::Import(args) => report(reproduce::import(args)),
     }
 }
 

@@ -14,6 +14,7 @@ mod identity;
 mod ids;
 mod meta;
 mod mutate;
+mod pin;
 mod shared;
 
 pub use computed::Values;
@@ -25,6 +26,7 @@ pub use ids::{
 };
 pub(crate) use mutate::{decode_unicode_pwd, values_equal};
 pub use mutate::{DirError, ModOp, Modification, NewEntry};
+pub use pin::Pins;
 
 use std::collections::BTreeSet;
 

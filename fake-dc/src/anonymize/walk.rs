@@ -1,0 +1,185 @@
+//! The walk over a fixture: every field that can name a person, an address, a domain or
+//! carry free text goes through the anonymizer; what only shapes the directory (account
+//! states, group types, generated counts, objectGUIDs, the seed) stays.
+//!
+//! The walk runs twice over the same fixture: once to collect every original, once to
+//! write pseudonyms. It mutates fields in place, so a field added to the format later
+//! stays as it is until it is listed here.
+
+use std::collections::BTreeMap;
+
+use crate::fixture::model::*;
+
+use super::text::{attr_kind, Anon, AttrKind};
+
+pub(super) fn fixture(a: &mut Anon, f: &mut Fixture) {
+    for (i, d) in f.domains.iter_mut().enumerate() {
+        domain(a, i, d);
+    }
+}
+
+fn domain(a: &mut Anon, i: usize, d: &mut DomainSpec) {
+    d.dns = a.dns(&d.dns);
+    if let Some(n) = &mut d.netbios {
+        *n = a.words(n);
+    }
+    for s in &mut d.upn_suffixes {
+        *s = a.dns(s);
+    }
+    for h in &mut d.dcs {
+        *h = a.dns(h);
+    }
+    contents(
+        a,
+        i,
+        Contents {
+            ous: &mut d.ous,
+            users: &mut d.users,
+            groups: &mut d.groups,
+            contacts: &mut d.contacts,
+            dynamic_lists: &mut d.dynamic_lists,
+        },
+    );
+    for g in &mut d.generate {
+        g.ou = a.words(&g.ou);
+        if let Some(m) = &mut g.mail_domain {
+            *m = a.dns(m);
+        }
+        for dep in &mut g.departments {
+            *dep = a.words(dep);
+        }
+    }
+}
+
+struct Contents<'a> {
+    ous: &'a mut Vec<OuSpec>,
+    users: &'a mut Vec<UserSpec>,
+    groups: &'a mut Vec<GroupSpec>,
+    contacts: &'a mut Vec<ContactSpec>,
+    dynamic_lists: &'a mut Vec<DynamicListSpec>,
+}
+
+fn contents(a: &mut Anon, d: usize, c: Contents<'_>) {
+    for ou in c.ous.iter_mut() {
+        ou.name = a.name(&ou.name);
+        if let Some(text) = &mut ou.description {
+            *text = a.words(text);
+        }
+        contents(
+            a,
+            d,
+            Contents {
+                ous: &mut ou.ous,
+                users: &mut ou.users,
+                groups: &mut ou.groups,
+                contacts: &mut ou.contacts,
+                dynamic_lists: &mut ou.dynamic_lists,
+            },
+        );
+    }
+    for u in c.users.iter_mut() {
+        user(a, d, u);
+    }
+    for g in c.groups.iter_mut() {
+        group(a, d, g);
+    }
+    for ct in c.contacts.iter_mut() {
+        ct.cn = a.name(&ct.cn);
+        person(a, &mut ct.given_name, &mut ct.sn, &mut ct.display_name);
+        addresses(a, &mut ct.mail, &mut ct.proxy_addresses);
+        attributes(a, &mut ct.attributes);
+    }
+    for l in c.dynamic_lists.iter_mut() {
+        l.cn = a.name(&l.cn);
+        addresses(a, &mut l.mail, &mut l.proxy_addresses);
+        l.filter = a.filter(&l.filter);
+        if let Some(base) = &mut l.base {
+            *base = a.dn(base);
+        }
+        attributes(a, &mut l.attributes);
+    }
+}
+
+fn user(a: &mut Anon, d: usize, u: &mut UserSpec) {
+    // The default logon name derives from the CN; written out, so a member reference by
+    // that logon name maps the same way as the account it names.
+    let sam = u
+        .sam_account_name
+        .clone()
+        .unwrap_or_else(|| crate::fixture::default_sam(&u.cn));
+    u.sam_account_name = Some(a.name(&sam));
+    u.cn = a.name(&u.cn);
+    if let Some(upn) = &mut u.user_principal_name {
+        *upn = a.address(upn);
+    }
+    person(a, &mut u.given_name, &mut u.sn, &mut u.display_name);
+    addresses(a, &mut u.mail, &mut u.proxy_addresses);
+    if let Some(g) = &mut u.primary_group {
+        *g = a.reference(d, g);
+    }
+    if let Some(scopes) = &mut u.read_scopes {
+        for s in scopes.iter_mut() {
+            *s = a.dn(s);
+        }
+    }
+    attributes(a, &mut u.attributes);
+}
+
+fn group(a: &mut Anon, d: usize, g: &mut GroupSpec) {
+    g.cn = a.name(&g.cn);
+    if let Some(sam) = &mut g.sam_account_name {
+        *sam = a.name(sam);
+    }
+    addresses(a, &mut g.mail, &mut g.proxy_addresses);
+    for m in &mut g.members {
+        *m = a.reference(d, m);
+    }
+    attributes(a, &mut g.attributes);
+}
+
+fn person(
+    a: &mut Anon,
+    given: &mut Option<String>,
+    sn: &mut Option<String>,
+    display: &mut Option<String>,
+) {
+    for v in [given, sn, display].into_iter().flatten() {
+        *v = a.words(v);
+    }
+}
+
+fn addresses(a: &mut Anon, mail: &mut Option<String>, proxies: &mut [String]) {
+    if let Some(m) = mail {
+        *m = a.address(m);
+    }
+    for p in proxies {
+        *p = a.proxy(p);
+    }
+}
+
+fn attributes(a: &mut Anon, attrs: &mut BTreeMap<String, OneOrMany>) {
+    for (name, values) in attrs.iter_mut() {
+        let kind = attr_kind(name);
+        match values {
+            OneOrMany::One(s) => scalar(a, kind, s),
+            OneOrMany::Many(list) => list.iter_mut().for_each(|s| scalar(a, kind, s)),
+        }
+    }
+}
+
+fn scalar(a: &mut Anon, kind: AttrKind, s: &mut Scalar) {
+    match s {
+        Scalar::Bool(_) => {}
+        Scalar::Int(_) if kind == AttrKind::Keep => {}
+        // A number in an unknown attribute (an employee number) is data: its digits go,
+        // its magnitude stays.
+        Scalar::Int(i) => {
+            let mapped = a.words(&i.to_string());
+            *s = match mapped.parse() {
+                Ok(n) => Scalar::Int(n),
+                Err(_) => Scalar::Text(mapped),
+            };
+        }
+        Scalar::Text(t) => *t = a.value(kind, t),
+    }
+}
