@@ -163,6 +163,8 @@ impl Directory {
             children: Vec::new(),
             password: None,
             read_scopes: None,
+            attr_usns: Vec::new(),
+            link_usns: Vec::new(),
             deleted: true,
             last_known_parent,
         }))

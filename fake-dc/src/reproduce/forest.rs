@@ -271,6 +271,8 @@ impl Collector {
                     groups: Vec::new(),
                     contacts: Vec::new(),
                     dynamic_lists: Vec::new(),
+                    computers: Vec::new(),
+                    builtin_accounts: Default::default(),
                     generate: Vec::new(),
                     objects: Vec::new(),
                 },

@@ -56,6 +56,7 @@ pub fn ou(name: &str, mut o: ObjectSpec) -> OuSpec {
         groups: Vec::new(),
         contacts: Vec::new(),
         dynamic_lists: Vec::new(),
+        computers: Vec::new(),
     }
 }
 
@@ -84,6 +85,7 @@ pub fn leaf(cn: &str, kind: ObjectKind, mut o: ObjectSpec) -> Result<Leaf, Box<O
                 state,
                 primary_group: None,
                 read_scopes: None,
+                rights: Vec::new(),
                 object_guid: o.object_guid,
                 object_sid: o.object_sid,
                 usn_created: o.usn_created,
