@@ -30,6 +30,6 @@ pub mod policy;
 pub mod reproduce;
 pub mod schema;
 pub mod serve;
-pub mod shape;
 pub mod server;
+pub mod shape;
 pub mod tls;

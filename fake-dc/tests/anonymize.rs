@@ -40,10 +40,26 @@ fn load(f: &Fixture) -> Directory {
 
 /// Attributes whose values the anonymizer keeps by design (flags, times, counters).
 const KEPT: &[&str] = &[
-    "usncreated", "usnchanged", "whencreated", "whenchanged", "pwdlastset", "lockouttime",
-    "accountexpires", "useraccountcontrol", "primarygroupid", "grouptype", "samaccounttype",
-    "instancetype", "objectguid", "objectsid", "iscriticalsystemobject", "objectclass",
-    "systemflags", "msds-useraccountcontrol-computed", "badpwdcount", "logoncount",
+    "usncreated",
+    "usnchanged",
+    "whencreated",
+    "whenchanged",
+    "pwdlastset",
+    "lockouttime",
+    "accountexpires",
+    "useraccountcontrol",
+    "primarygroupid",
+    "grouptype",
+    "samaccounttype",
+    "instancetype",
+    "objectguid",
+    "objectsid",
+    "iscriticalsystemobject",
+    "objectclass",
+    "systemflags",
+    "msds-useraccountcontrol-computed",
+    "badpwdcount",
+    "logoncount",
     "msexchdynamicdlfilter",
 ];
 
@@ -53,7 +69,9 @@ fn vocabulary() -> BTreeSet<String> {
     let empty = parse("domains: [{ dns: a.test }]", "empty").unwrap();
     let mut words = BTreeSet::new();
     tokens(&served(&load(&empty), &[]), &mut words);
-    for w in ["com", "org", "net", "co", "uk", "test", "smtp", "sip", "x500"] {
+    for w in [
+        "com", "org", "net", "co", "uk", "test", "smtp", "sip", "x500",
+    ] {
         words.insert(w.to_string());
     }
     words
@@ -228,7 +246,10 @@ fn served(dir: &Directory, skip: &[String]) -> String {
     for head in dir.naming_contexts() {
         for id in dir.scope(head, Scope::Subtree) {
             let dn = dir.dn_str(id).to_string();
-            if skip.iter().any(|s| dn.to_lowercase().ends_with(&s.to_lowercase())) {
+            if skip
+                .iter()
+                .any(|s| dn.to_lowercase().ends_with(&s.to_lowercase()))
+            {
                 continue;
             }
             out.push_str(&dn);
@@ -266,7 +287,11 @@ fn no_original_token_survives_anywhere() {
     for path in FIXTURES {
         let original = read(path);
         let words = originals(&original);
-        assert!(words.len() > 20, "{path}: only {} original words", words.len());
+        assert!(
+            words.len() > 20,
+            "{path}: only {} original words",
+            words.len()
+        );
         let (anonymized, _mapping) = anonymize(&original, &key("a key of the tests, 32 bytes ok"));
         let dir = load(&anonymized);
         // What the fixture says (its every field, generated blocks' spec included) and
@@ -293,7 +318,16 @@ fn no_original_token_survives_anywhere() {
 #[test]
 fn the_customer_fixture_holds_what_the_test_looks_for() {
     let words = originals(&read("tests/fixtures/customer.yaml"));
-    for w in ["héloïse", "佐藤健太", "contoso", "fabrikam", "reading", "4960", "wharfedale", "kraków"] {
+    for w in [
+        "héloïse",
+        "佐藤健太",
+        "contoso",
+        "fabrikam",
+        "reading",
+        "4960",
+        "wharfedale",
+        "kraków",
+    ] {
         assert!(words.contains(w), "{w} is not collected: {words:?}");
     }
 }
@@ -337,7 +371,10 @@ fn one_key_maps_alike_and_another_key_differently() {
     assert_eq!(dns.len(), 2);
     assert!(dns.iter().all(|d| d.ends_with(".test")));
     let (root, child) = (&a.domains[0].dns, &a.domains[1].dns);
-    assert!(child.ends_with(&format!(".{root}")), "{child} is not below {root}");
+    assert!(
+        child.ends_with(&format!(".{root}")),
+        "{child} is not below {root}"
+    );
 }
 
 #[test]
@@ -399,12 +436,26 @@ fn the_mapping_reads_a_finding_back() {
         "After the second sync, {} ({}) lost the member {} of S-1-5-21-{}-2104.",
         u.cn,
         u.mail.as_deref().unwrap(),
-        a.domains[1].ous[0].users[0].user_principal_name.as_deref().unwrap_or("radoslaw"),
-        mapping.sids.values().next().unwrap().trim_start_matches("21-"),
+        a.domains[1].ous[0].users[0]
+            .user_principal_name
+            .as_deref()
+            .unwrap_or("radoslaw"),
+        mapping
+            .sids
+            .values()
+            .next()
+            .unwrap()
+            .trim_start_matches("21-"),
     );
     let back = mapping.reverse(&finding);
-    assert!(back.contains("Dupont, Héloïse (heloise.dupont@contoso.com)"), "{back}");
-    assert!(back.contains("S-1-5-21-1004336348-1177238915-682003330-2104"), "{back}");
+    assert!(
+        back.contains("Dupont, Héloïse (heloise.dupont@contoso.com)"),
+        "{back}"
+    );
+    assert!(
+        back.contains("S-1-5-21-1004336348-1177238915-682003330-2104"),
+        "{back}"
+    );
     assert!(Mapping::from_json("{\"format\": 1}", "m.json").is_err());
 }
 
@@ -413,4 +464,3 @@ fn a_short_key_is_refused() {
     let e = Key::new(b"short\n").unwrap_err();
     assert!(e.to_string().contains("at least 16"), "{e}");
 }
-

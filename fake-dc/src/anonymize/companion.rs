@@ -12,8 +12,17 @@ use crate::directory::Sid;
 
 /// Keys whose values are names of people or objects.
 const NAME_KEYS: &[&str] = &[
-    "name", "display-name", "displayname", "given-name", "givenname", "surname", "sn", "cn",
-    "description", "title", "department",
+    "name",
+    "display-name",
+    "displayname",
+    "given-name",
+    "givenname",
+    "surname",
+    "sn",
+    "cn",
+    "description",
+    "title",
+    "department",
 ];
 
 pub(super) fn value(a: &mut Anon, v: &mut Value, key: Option<&str>) {
@@ -42,10 +51,18 @@ fn string(a: &mut Anon, s: &str, key: Option<&str>) -> String {
         return a.dn(s);
     }
     if s.contains('@') && !s.contains(' ') {
-        return if s.contains(':') { a.proxy(s) } else { a.address(s) };
+        return if s.contains(':') {
+            a.proxy(s)
+        } else {
+            a.address(s)
+        };
     }
     if let Some((netbios, _)) = s.split_once('\\') {
-        if !netbios.is_empty() && netbios.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        if !netbios.is_empty()
+            && netbios
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
             return a.reference(0, s);
         }
     }
@@ -59,9 +76,11 @@ fn string(a: &mut Anon, s: &str, key: Option<&str>) -> String {
 fn is_dns_name(s: &str) -> bool {
     let labels: Vec<&str> = s.split('.').collect();
     labels.len() >= 2
-        && labels.iter().all(|l| {
-            !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         && !labels.iter().all(|l| l.chars().all(|c| c.is_ascii_digit()))
-        && labels.last().is_some_and(|l| l.chars().any(|c| c.is_ascii_alphabetic()))
+        && labels
+            .last()
+            .is_some_and(|l| l.chars().any(|c| c.is_ascii_alphabetic()))
 }

@@ -88,7 +88,10 @@ impl Mapping {
         let mut i = 0;
         while i < chars.len() {
             // A DN's hex escape (`\3D`) is no word: `\3DAdmin` holds the word `Admin`.
-            if chars[i] == '\\' && chars.get(i + 2).is_some_and(|c| c.is_ascii_hexdigit()) && chars[i + 1].is_ascii_hexdigit() {
+            if chars[i] == '\\'
+                && chars.get(i + 2).is_some_and(|c| c.is_ascii_hexdigit())
+                && chars[i + 1].is_ascii_hexdigit()
+            {
                 out.extend(&chars[i..i + 3]);
                 i += 3;
                 continue;
@@ -112,7 +115,9 @@ impl Mapping {
                     let n = tail.chars().count();
                     let text: String = chars[i..chars.len().min(i + n)].iter().collect();
                     let after = chars.get(i + n);
-                    if text.eq_ignore_ascii_case(tail) && !after.is_some_and(|c| c.is_alphanumeric()) {
+                    if text.eq_ignore_ascii_case(tail)
+                        && !after.is_some_and(|c| c.is_alphanumeric())
+                    {
                         out.push_str(&original.replace('.', separator));
                         i += n;
                         matched = true;

@@ -92,9 +92,9 @@ pub fn anonymize_with(
             .domains
             .iter()
             .map(|d| {
-                d.netbios.clone().unwrap_or_else(|| {
-                    d.dns.split('.').next().unwrap_or_default().to_string()
-                })
+                d.netbios
+                    .clone()
+                    .unwrap_or_else(|| d.dns.split('.').next().unwrap_or_default().to_string())
             })
             .map(|n| n.to_ascii_uppercase())
             .collect(),

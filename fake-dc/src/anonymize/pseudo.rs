@@ -29,8 +29,8 @@ const MAX_DRAWS: u32 = 512;
 
 /// Lower-case letters of two UTF-8 bytes whose upper case is two bytes too.
 const LATIN1_LOWER: &[char] = &[
-    'à', 'á', 'â', 'ã', 'ä', 'å', 'æ', 'ç', 'è', 'é', 'ê', 'ë', 'ì', 'í', 'î', 'ï', 'ð', 'ñ',
-    'ò', 'ó', 'ô', 'õ', 'ö', 'ø', 'ù', 'ú', 'û', 'ü', 'ý', 'þ',
+    'à', 'á', 'â', 'ã', 'ä', 'å', 'æ', 'ç', 'è', 'é', 'ê', 'ë', 'ì', 'í', 'î', 'ï', 'ð', 'ñ', 'ò',
+    'ó', 'ô', 'õ', 'ö', 'ø', 'ù', 'ú', 'û', 'ü', 'ý', 'þ',
 ];
 
 /// The words, domains and SIDs of one run, first collected, then given pseudonyms.
@@ -134,7 +134,10 @@ impl Pseudonyms {
             Some(p) => p.clone(),
             None => {
                 let label = registered.split('.').next().unwrap_or_default();
-                format!("{}.test", shaped(&self.key, "domain", &registered, label, 0))
+                format!(
+                    "{}.test",
+                    shaped(&self.key, "domain", &registered, label, 0)
+                )
             }
         }
     }
@@ -251,7 +254,11 @@ fn sid_domain(key: &hmac::Key, part: &str) -> String {
     let mut out = String::from("21");
     for original in part.split('-').skip(1) {
         let digits = original.len().clamp(1, 10) as u32;
-        let low = if digits == 1 { 0 } else { 10u64.pow(digits - 1) };
+        let low = if digits == 1 {
+            0
+        } else {
+            10u64.pow(digits - 1)
+        };
         let high = (10u64.pow(digits) - 1).min(u64::from(u32::MAX));
         let span = (high - low + 1).min(u64::from(u32::MAX)) as u32;
         out.push_str(&format!("-{}", low + u64::from(stream.below(span))));

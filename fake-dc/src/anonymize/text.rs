@@ -22,13 +22,39 @@ const TWO_LABEL_SUFFIXES: &[&str] = &[
 /// Names loading gives every forest (and Windows gives every domain): they say nothing
 /// about the customer and must keep matching the skeleton fake-dc builds.
 const WELL_KNOWN: &[&str] = &[
-    "users", "computers", "builtin", "foreignsecurityprincipals", "deleted objects",
-    "domain controllers", "administrator", "guest", "krbtgt", "domain admins",
-    "domain users", "domain guests", "domain computers", "configuration", "schema",
-    "partitions", "system", "program data", "managed service accounts", "enterprise admins",
-    "schema admins", "administrators", "guests", "account operators", "server operators",
-    "print operators", "backup operators", "replicator", "domaindnszones", "forestdnszones",
-    "sites", "services", "aggregate",
+    "users",
+    "computers",
+    "builtin",
+    "foreignsecurityprincipals",
+    "deleted objects",
+    "domain controllers",
+    "administrator",
+    "guest",
+    "krbtgt",
+    "domain admins",
+    "domain users",
+    "domain guests",
+    "domain computers",
+    "configuration",
+    "schema",
+    "partitions",
+    "system",
+    "program data",
+    "managed service accounts",
+    "enterprise admins",
+    "schema admins",
+    "administrators",
+    "guests",
+    "account operators",
+    "server operators",
+    "print operators",
+    "backup operators",
+    "replicator",
+    "domaindnszones",
+    "forestdnszones",
+    "sites",
+    "services",
+    "aggregate",
 ];
 
 /// What an attribute's values are, for anonymizing them.
@@ -52,24 +78,71 @@ pub(super) fn attr_kind(name: &str) -> AttrKind {
     let lower = name.to_ascii_lowercase();
     let lower = lower.split(';').next().unwrap_or_default();
     match lower {
-        "useraccountcontrol" | "grouptype" | "primarygroupid" | "pwdlastset" | "accountexpires"
-        | "lockouttime" | "badpwdcount" | "badpasswordtime" | "logoncount" | "lastlogon"
-        | "lastlogontimestamp" | "lastlogoff" | "admincount" | "instancetype"
-        | "iscriticalsystemobject" | "isdeleted" | "systemflags" | "samaccounttype"
-        | "objectclass" | "whencreated" | "whenchanged" | "usncreated" | "usnchanged"
-        | "countrycode" | "codepage" | "msexchrecipienttypedetails"
-        | "msexchrecipientdisplaytype" | "msexchremoterecipienttype"
-        | "msexchhidefromaddresslists" | "msexchversion" | "msds-supportedencryptiontypes"
-        | "msds-useraccountcontrol-computed" | "objectguid" | "ms-ds-consistencyguid"
-        | "showinadvancedviewonly" | "msexchdynamicdlfilter" => AttrKind::Keep,
-        "manager" | "secretary" | "directreports" | "member" | "memberof" | "managedby"
-        | "managedobjects" | "seealso" | "owner" | "assistant" | "altrecipient"
-        | "publicdelegates" | "msexchdynamicdlbasedn" | "distinguishedname"
-        | "objectcategory" | "showinaddressbook" | "homemdb" | "homemta"
-        | "lastknownparent" | "defaultobjectcategory" | "msds-membertransitive"
-        | "authorig" | "unauthorig" | "dlmemsubmitperms" | "dlmemrejectperms" => AttrKind::Dn,
+        "useraccountcontrol"
+        | "grouptype"
+        | "primarygroupid"
+        | "pwdlastset"
+        | "accountexpires"
+        | "lockouttime"
+        | "badpwdcount"
+        | "badpasswordtime"
+        | "logoncount"
+        | "lastlogon"
+        | "lastlogontimestamp"
+        | "lastlogoff"
+        | "admincount"
+        | "instancetype"
+        | "iscriticalsystemobject"
+        | "isdeleted"
+        | "systemflags"
+        | "samaccounttype"
+        | "objectclass"
+        | "whencreated"
+        | "whenchanged"
+        | "usncreated"
+        | "usnchanged"
+        | "countrycode"
+        | "codepage"
+        | "msexchrecipienttypedetails"
+        | "msexchrecipientdisplaytype"
+        | "msexchremoterecipienttype"
+        | "msexchhidefromaddresslists"
+        | "msexchversion"
+        | "msds-supportedencryptiontypes"
+        | "msds-useraccountcontrol-computed"
+        | "objectguid"
+        | "ms-ds-consistencyguid"
+        | "showinadvancedviewonly"
+        | "msexchdynamicdlfilter" => AttrKind::Keep,
+        "manager"
+        | "secretary"
+        | "directreports"
+        | "member"
+        | "memberof"
+        | "managedby"
+        | "managedobjects"
+        | "seealso"
+        | "owner"
+        | "assistant"
+        | "altrecipient"
+        | "publicdelegates"
+        | "msexchdynamicdlbasedn"
+        | "distinguishedname"
+        | "objectcategory"
+        | "showinaddressbook"
+        | "homemdb"
+        | "homemta"
+        | "lastknownparent"
+        | "defaultobjectcategory"
+        | "msds-membertransitive"
+        | "authorig"
+        | "unauthorig"
+        | "dlmemsubmitperms"
+        | "dlmemrejectperms" => AttrKind::Dn,
         "mail" | "userprincipalname" | "othermailbox" => AttrKind::Address,
-        "proxyaddresses" | "targetaddress" | "msexchtargetaddress"
+        "proxyaddresses"
+        | "targetaddress"
+        | "msexchtargetaddress"
         | "msrtcsip-primaryuseraddress" => AttrKind::Proxy,
         "legacyexchangedn" => AttrKind::Structured,
         _ => AttrKind::Text,
@@ -117,6 +190,10 @@ impl Anon {
     /// An object's name (an RDN value, a CN reference): kept when Windows gives it to
     /// every domain, a SID through the SID map, else word by word.
     pub fn name(&mut self, name: &str) -> String {
+        // A tombstone's name: the old name, then `\nDEL:` and its GUID, which stays.
+        if let Some((old, guid)) = name.split_once("\nDEL:") {
+            return format!("{}\nDEL:{guid}", self.name(old));
+        }
         if is_well_known(name) {
             return name.to_string();
         }
@@ -135,8 +212,7 @@ impl Anon {
         }
         let labels: Vec<&str> = lower.split('.').collect();
         let n = labels.len();
-        let suffix = if n >= 2 && TWO_LABEL_SUFFIXES.contains(&labels[n - 2..].join(".").as_str())
-        {
+        let suffix = if n >= 2 && TWO_LABEL_SUFFIXES.contains(&labels[n - 2..].join(".").as_str()) {
             2
         } else {
             1
@@ -204,7 +280,11 @@ impl Anon {
 
     /// The `generate:` OU of the domain `dns` named `ou`, if there is one.
     fn generated_top(&self, dns: &str, ou: &str) -> Option<String> {
-        let d = self.forest.dns.iter().position(|x| x.eq_ignore_ascii_case(dns))?;
+        let d = self
+            .forest
+            .dns
+            .iter()
+            .position(|x| x.eq_ignore_ascii_case(dns))?;
         let folded = fold_case(ou);
         self.forest.generated[d]
             .iter()
@@ -274,7 +354,10 @@ impl Anon {
         let Some((prefix, rest)) = text.split_once(':') else {
             return self.address(text);
         };
-        if prefix.is_empty() || prefix.len() > 8 || !prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
+        if prefix.is_empty()
+            || prefix.len() > 8
+            || !prefix.chars().all(|c| c.is_ascii_alphanumeric())
+        {
             return self.address(text);
         }
         let rest = if rest.contains('@') && !rest.contains('=') {
@@ -360,7 +443,12 @@ impl Anon {
                     // Pieces of a value are no whole DN or address.
                     _ => AttrKind::Text,
                 };
-                for piece in s.initial.iter_mut().chain(s.any.iter_mut()).chain(s.final_.iter_mut()) {
+                for piece in s
+                    .initial
+                    .iter_mut()
+                    .chain(s.any.iter_mut())
+                    .chain(s.final_.iter_mut())
+                {
                     let text = String::from_utf8_lossy(piece).into_owned();
                     *piece = self.value(kind, &text).into_bytes();
                 }

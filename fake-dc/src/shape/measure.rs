@@ -3,37 +3,28 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::*;
-use crate::directory::{filetime_from_unix, Directory, EntryId, FILETIME_NEVER};
-use crate::schema::{group_type, uac, ObjectKind};
+use crate::directory::{Directory, EntryId};
+use crate::schema::{group_type, ObjectKind};
 
 /// A user's account state, as the fixture format names it.
 pub type AccountStateName = &'static str;
 
-/// The state a user's attributes put it in, the way a bind would see it, checked in
-/// the order AD reports them: disabled, locked out, expired, must change, password
-/// expired (42 days, the default maximum age).
+/// The state a user's attributes put it in, the way a bind sees it (the directory's
+/// own rules), in the order AD reports them: disabled, locked out, expired, must change,
+/// password expired.
 pub fn account_state(dir: &Directory, id: EntryId) -> AccountStateName {
-    let e = dir.entry(id);
-    let flags = e.get_int("userAccountControl").unwrap_or(0) as u32;
-    let now = filetime_from_unix(dir.now());
-    if flags & uac::ACCOUNTDISABLE != 0 {
-        return "disabled";
-    }
-    if e.get_int("lockoutTime").unwrap_or(0) != 0 {
-        return "locked-out";
-    }
-    let expires = e.get_int("accountExpires").unwrap_or(0);
-    if expires != 0 && expires != FILETIME_NEVER && expires < now {
-        return "account-expired";
-    }
-    match e.get_int("pwdLastSet") {
-        Some(0) => "must-change-password",
-        Some(t) if flags & uac::DONT_EXPIRE_PASSWORD == 0
-            && now - t > 42 * 24 * 3600 * 10_000_000 =>
-        {
-            "password-expired"
-        }
-        _ => "enabled",
+    if dir.is_disabled(id) {
+        "disabled"
+    } else if dir.is_locked_out(id) {
+        "locked-out"
+    } else if dir.account_expired(id) {
+        "account-expired"
+    } else if dir.must_change_password(id) {
+        "must-change-password"
+    } else if dir.password_expired(id) {
+        "password-expired"
+    } else {
+        "enabled"
     }
 }
 
@@ -53,7 +44,10 @@ fn special_classes(name: &str) -> Vec<&'static str> {
         ("apostrophe", name.contains('\'')),
         ("ampersand", name.contains('&')),
         ("non-ascii", !name.is_ascii()),
-        ("cjk", name.chars().any(|c| ('\u{3400}'..='\u{9FFF}').contains(&c))),
+        (
+            "cjk",
+            name.chars().any(|c| ('\u{3400}'..='\u{9FFF}').contains(&c)),
+        ),
     ] {
         if hit {
             out.push(class);
@@ -99,7 +93,10 @@ pub(super) fn measure(dir: &Directory) -> Shape {
     let mut domains = Vec::new();
     let (mut with_mail, mut without_mail, mut other_primary) = (0, 0, 0);
     let (mut lists, mut scoped_lists, mut fsps) = (0, 0, 0);
-    let root_labels = dir.domains.first().map_or(0, |d| d.dns_name.split('.').count());
+    let root_labels = dir
+        .domains
+        .first()
+        .map_or(0, |d| d.dns_name.split('.').count());
     for d in &dir.domains {
         let head = d.head;
         let head_len = dir.dn_str(head).chars().count();
@@ -140,7 +137,9 @@ pub(super) fn measure(dir: &Directory) -> Shape {
             match e.kind {
                 ObjectKind::User => {
                     counts.users += 1;
-                    *states.entry(account_state(dir, id).to_string()).or_default() += 1;
+                    *states
+                        .entry(account_state(dir, id).to_string())
+                        .or_default() += 1;
                     let n = e
                         .get_strs("proxyAddresses")
                         .iter()
@@ -240,7 +239,11 @@ fn measure_groups(dir: &Directory, groups: &[EntryId], other_primary: u64) -> Gr
         if e.get("mail").is_some() {
             mail_enabled += 1;
         }
-        edges[i] = e.members.iter().filter_map(|m| position.get(m).copied()).collect();
+        edges[i] = e
+            .members
+            .iter()
+            .filter_map(|m| position.get(m).copied())
+            .collect();
         if !edges[i].is_empty() {
             nesting_groups += 1;
         }

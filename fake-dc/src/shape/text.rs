@@ -57,7 +57,11 @@ pub(super) fn render(s: &Shape) -> String {
         out,
         "  past 1,500 members:      {:>9}  ({})",
         g.past_range.len(),
-        if past.is_empty() { "none".into() } else { past.join(", ") }
+        if past.is_empty() {
+            "none".into()
+        } else {
+            past.join(", ")
+        }
     );
     counts(&mut out, "Groups by kind", &g.kinds);
     let _ = writeln!(out, "Nesting");
@@ -83,7 +87,11 @@ pub(super) fn render(s: &Shape) -> String {
         let _ = writeln!(out, "  {k:<24} {v:>9}");
     }
     counts(&mut out, "Proxy addresses by prefix", &a.proxy_prefixes);
-    counts(&mut out, "Names with special characters", &s.special_characters);
+    counts(
+        &mut out,
+        "Names with special characters",
+        &s.special_characters,
+    );
     let _ = writeln!(
         out,
         "DN length below the naming context: max {}, median {}, 95th percentile {}",
