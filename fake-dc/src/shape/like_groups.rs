@@ -157,8 +157,8 @@ fn nest(shape: &Shape, plan: &mut [Planned], domains: &[DomainView<'_>]) {
         }
     };
     let mut rings: Vec<Vec<usize>> = Vec::new();
-    if g.cycles > 0 {
-        let per = (g.groups_in_cycles / g.cycles).max(2) as usize;
+    if let Some(per) = g.groups_in_cycles.checked_div(g.cycles) {
+        let per = per.max(2) as usize;
         let mut left = g.groups_in_cycles as usize;
         for c in 0..g.cycles {
             let k = if c + 1 == g.cycles {
