@@ -84,6 +84,12 @@ pub struct SyncRequest {
     /// The `engine-state` the engine returned last in this scenario, handed back unread.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine_state: Option<serde_json::Value>,
+    /// A preview: plan as usual and report what the run would apply (changes, conflicts,
+    /// addresses out of domain, a max unlink stop), apply nothing, and answer with the
+    /// account as it was sent. The runner never keeps a dry run's account or
+    /// `engine-state`, so an engine that does not know the flag still answers safely.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
 }
 
 /// What an engine reports for one sync.

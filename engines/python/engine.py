@@ -713,7 +713,8 @@ def sync(request, breaks):
     users = len(snapshot["users"])
     return {
         "report": report(method, host, tls, changes, out_of_domain, stopped),
-        "account": after,
+        # A dry run (a preview) reports its plan and applies nothing.
+        "account": account if request.get("dry-run") else after,
         "extraction": f"{users} users, {len(snapshot['groups'])} groups, "
                       f"{len(snapshot['contacts'])} contacts (python-ldap3)",
     }

@@ -7,6 +7,7 @@
 //!
 //! - [`fuzz`]: property-based fuzzing of any engine; failures shrunk into scenarios.
 //! - [`partition`]: one shard of a suite per CI worker (`--partition K/N`).
+//! - [`preview`]: `harness preview`, a dry-run sync of a fixture with a customer's settings.
 //! - [`scenario`]: the scenario format, the runner, expectations and snapshot files.
 //! - [`schedule`]: when automatic syncs run: the cloud's schedule, on an injectable clock.
 //! - [`subprocess`]: `SubprocessEngine`, the adapter for engines run as programs.
@@ -16,6 +17,7 @@
 
 pub mod fuzz;
 pub mod partition;
+pub mod preview;
 pub mod scenario;
 pub mod schedule;
 pub mod subprocess;

@@ -108,7 +108,9 @@ impl SyncEngine for ReferenceEngine {
                 }
                 line
             });
-            Ok(SyncResponse { report: outcome.report, account: outcome.account, extraction, engine_state })
+            // A dry run's plan is the report; the account it would have made is dropped.
+            let account = if request.dry_run { request.account.clone() } else { outcome.account };
+            Ok(SyncResponse { report: outcome.report, account, extraction, engine_state })
         }
         .boxed()
     }

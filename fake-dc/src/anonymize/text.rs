@@ -190,6 +190,10 @@ impl Anon {
     /// An object's name (an RDN value, a CN reference): kept when Windows gives it to
     /// every domain, a SID through the SID map, else word by word.
     pub fn name(&mut self, name: &str) -> String {
+        // A tombstone's name: the old name, then `\nDEL:` and its GUID, which stays.
+        if let Some((old, guid)) = name.split_once("\nDEL:") {
+            return format!("{}\nDEL:{guid}", self.name(old));
+        }
         if is_well_known(name) {
             return name.to_string();
         }

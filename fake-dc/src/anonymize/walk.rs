@@ -20,6 +20,9 @@ pub(super) fn fixture(a: &mut Anon, f: &mut Fixture) {
 
 fn domain(a: &mut Anon, i: usize, d: &mut DomainSpec) {
     d.dns = a.dns(&d.dns);
+    if let Some(sid) = &mut d.object_sid {
+        *sid = a.sid(sid);
+    }
     if let Some(n) = &mut d.netbios {
         *n = a.words(n);
     }
@@ -49,6 +52,36 @@ fn domain(a: &mut Anon, i: usize, d: &mut DomainSpec) {
             *dep = a.words(dep);
         }
     }
+    for o in &mut d.objects {
+        object(a, i, o);
+    }
+}
+
+/// An object placed by DN (a capture's or an import's computers, containers, tombstones,
+/// built-ins): its DN and members like any reference, its attributes by kind.
+fn object(a: &mut Anon, d: usize, o: &mut ObjectSpec) {
+    o.dn = a.dn(&o.dn);
+    if let Some(sid) = &mut o.object_sid {
+        *sid = a.sid(sid);
+    }
+    for m in &mut o.members {
+        *m = a.reference(d, m);
+    }
+    attributes(a, &mut o.attributes);
+    binary(&mut o.binary_attributes);
+}
+
+/// Binary values: identifiers are kept (they name nobody and keep identities); anything
+/// else (photos, certificates holding names) is dropped.
+fn binary(attrs: &mut BTreeMap<String, OneOrMany>) {
+    const KEPT: &[&str] = &[
+        "ms-ds-consistencyguid",
+        "msexchmailboxguid",
+        "msexcharchiveguid",
+        "objectguid",
+        "msds-generationid",
+    ];
+    attrs.retain(|name, _| KEPT.contains(&name.to_ascii_lowercase().as_str()));
 }
 
 struct Contents<'a> {
@@ -65,6 +98,8 @@ fn contents(a: &mut Anon, d: usize, c: Contents<'_>) {
         if let Some(text) = &mut ou.description {
             *text = a.words(text);
         }
+        attributes(a, &mut ou.attributes);
+        binary(&mut ou.binary_attributes);
         contents(
             a,
             d,
@@ -88,6 +123,7 @@ fn contents(a: &mut Anon, d: usize, c: Contents<'_>) {
         person(a, &mut ct.given_name, &mut ct.sn, &mut ct.display_name);
         addresses(a, &mut ct.mail, &mut ct.proxy_addresses);
         attributes(a, &mut ct.attributes);
+        binary(&mut ct.binary_attributes);
     }
     for l in c.dynamic_lists.iter_mut() {
         l.cn = a.name(&l.cn);
@@ -97,6 +133,7 @@ fn contents(a: &mut Anon, d: usize, c: Contents<'_>) {
             *base = a.dn(base);
         }
         attributes(a, &mut l.attributes);
+        binary(&mut l.binary_attributes);
     }
 }
 
@@ -122,7 +159,11 @@ fn user(a: &mut Anon, d: usize, u: &mut UserSpec) {
             *s = a.dn(s);
         }
     }
+    if let Some(sid) = &mut u.object_sid {
+        *sid = a.sid(sid);
+    }
     attributes(a, &mut u.attributes);
+    binary(&mut u.binary_attributes);
 }
 
 fn group(a: &mut Anon, d: usize, g: &mut GroupSpec) {
@@ -134,7 +175,11 @@ fn group(a: &mut Anon, d: usize, g: &mut GroupSpec) {
     for m in &mut g.members {
         *m = a.reference(d, m);
     }
+    if let Some(sid) = &mut g.object_sid {
+        *sid = a.sid(sid);
+    }
     attributes(a, &mut g.attributes);
+    binary(&mut g.binary_attributes);
 }
 
 fn person(

@@ -1,6 +1,8 @@
 //! The `fake-dc` command: check fixtures, serve a directory, export it as LDIF, and
 //! reproduce a directory as a fixture (capture over LDAP, import LDIF).
 
+#[path = "fake-dc/customer.rs"]
+mod customer;
 #[path = "fake-dc/reproduce.rs"]
 mod reproduce;
 
@@ -70,6 +72,14 @@ enum Command {
     /// Read an LDIF file (ldapsearch -LLL, ldifde -f, fake-dc export-ldif) into a
     /// fixture, identities kept.
     Import(reproduce::ImportArgs),
+    /// Anonymize a fixture: consistent keyed pseudonyms for names, addresses, domains
+    /// and free text, the shape kept; a mapping file reads findings back (--reverse).
+    Anonymize(customer::AnonymizeArgs),
+    /// Report a directory's shape (classes, account states, OU depth, group sizes and
+    /// nesting, aliases, special characters, cross-domain members) as text or JSON.
+    Shape(customer::ShapeArgs),
+    /// Generate a fixture that fits a shape (`--like shape.json`), names made up.
+    Generate(customer::GenerateArgs),
 }
 
 #[derive(clap::Args)]
@@ -165,6 +175,9 @@ fn main() -> ExitCode {
         Command::ExportLdif { fixture, openldap } => report(export(&fixture, openldap)),
         Command::Capture(args) => report(reproduce::capture(*args)),
         Command::Import(args) => report(reproduce::import(args)),
+        Command::Anonymize(args) => report(customer::anonymize(args)),
+        Command::Shape(args) => report(customer::shape(args)),
+        Command::Generate(args) => report(customer::generate(args)),
     }
 }
 

@@ -18,8 +18,8 @@ use super::{Shape, ShapeError};
 use crate::fixture::model::Fixture;
 use crate::fixture::Rng;
 
-/// Per domain, what loading adds: (users, groups, OUs), the users' states (enabled,
-/// disabled), and the built-in groups' sizes (Domain Admins holds Administrator).
+/// Per domain, what loading adds: users (Administrator, Guest, krbtgt), groups (Domain
+/// Admins, Users, Guests, Computers, Controllers) and OUs (Domain Controllers).
 const SKELETON_USERS: u64 = 3;
 pub(super) const SKELETON_GROUPS: u64 = 5;
 const SKELETON_OUS: u64 = 1;
@@ -49,8 +49,10 @@ pub fn like(shape: &Shape, seed: u64) -> Result<Fixture, ShapeError> {
     let n = domains.len() as u64;
     let mut states: Vec<&str> = Vec::new();
     for (state, count) in &shape.account_states {
+        // Administrator must change its password (pwdLastSet 0); Guest and krbtgt are
+        // disabled.
         let builtin = match state.as_str() {
-            "enabled" => n,
+            "must-change-password" => n,
             "disabled" => 2 * n,
             _ => 0,
         };
@@ -76,10 +78,8 @@ pub fn like(shape: &Shape, seed: u64) -> Result<Fixture, ShapeError> {
             let i = next_user;
             next_user += 1;
             let sam = format!("user{i}");
-            let cn = match specials.pop() {
-                Some(special) => format!("{special} {i}"),
-                None => format!("User {i}"),
-            };
+            let (prefix, suffix) = specials.pop().unwrap_or_default();
+            let cn = format!("{prefix}User {i}{suffix}");
             let mut u = json!({ "cn": cn, "sAMAccountName": sam });
             if let Some(state) = states.get(i) {
                 if *state != "enabled" {
@@ -127,6 +127,8 @@ pub fn like(shape: &Shape, seed: u64) -> Result<Fixture, ShapeError> {
 /// What the group stage needs of each domain.
 pub(super) struct DomainView<'a> {
     pub netbios: &'a str,
+    /// The domain head's DN.
+    pub dn: String,
     pub users: Vec<String>,
     pub groups: &'a mut Vec<Value>,
 }
@@ -136,6 +138,7 @@ fn domains_view(domains: &mut [Domain]) -> Vec<DomainView<'_>> {
         .iter_mut()
         .map(|d| DomainView {
             netbios: &d.netbios,
+            dn: dn_of_dns(&d.dns),
             users: d
                 .users
                 .iter()
@@ -215,29 +218,43 @@ fn place_ous(shape: &Shape, domains: &mut [Domain]) {
     }
 }
 
-/// Names carrying each class of special character the shape counts, one class each.
-fn special_names(shape: &Shape) -> Vec<String> {
+/// Name decorations carrying the special characters the shape counts: the `j`th name
+/// carries every class counted more than `j` times, so few users can carry them all.
+/// Each is `(prefix, suffix)` around a plain name.
+fn special_names(shape: &Shape) -> Vec<(String, String)> {
     let s = &shape.special_characters;
-    let get = |k: &str| s.get(k).copied().unwrap_or(0);
-    let mut out = Vec::new();
-    for (class, name) in [
-        ("comma", "Last, First"),
-        ("plus", "Plus+Name"),
-        ("equals", "Equals=Name"),
-        ("semicolon", "Semi;Name"),
-        ("quote", "Quote \"Q\""),
-        ("backslash", "Back\\Slash"),
-        ("angle-bracket", "Angle <A>"),
-        ("leading-hash", "#Hash"),
-        ("edge-space", " Edge"),
-        ("apostrophe", "O'Name"),
-        ("ampersand", "R&D Name"),
-        ("cjk", "王小明"),
-    ] {
-        out.extend(std::iter::repeat_n(name.to_string(), get(class) as usize));
+    let get = |k: &str| s.get(k).copied().unwrap_or(0) as usize;
+    let most = s.values().copied().max().unwrap_or(0) as usize;
+    let mut out = Vec::with_capacity(most);
+    for j in 0..most {
+        let prefix = if j < get("leading-hash") { "#" } else { "" };
+        let mut suffix = String::new();
+        for (class, fragment) in [
+            ("comma", ", Jr"),
+            ("plus", " +1"),
+            ("equals", " =2"),
+            ("semicolon", " ;3"),
+            ("quote", " \"Q\""),
+            ("backslash", " A\\B"),
+            ("angle-bracket", " <A>"),
+            ("apostrophe", " O'Neil"),
+            ("ampersand", " R&D"),
+        ] {
+            if j < get(class) {
+                suffix.push_str(fragment);
+            }
+        }
+        if j < get("cjk") {
+            suffix.push_str(" 王小明");
+        } else if j < get("non-ascii") {
+            suffix.push_str(" Zoë");
+        }
+        if j < get("edge-space") {
+            suffix.push(' ');
+        }
+        out.push((prefix.to_string(), suffix));
     }
-    let non_ascii = get("non-ascii").saturating_sub(get("cjk"));
-    out.extend(std::iter::repeat_n("Zoë".to_string(), non_ascii as usize));
+    out.reverse();
     out
 }
 

@@ -81,7 +81,7 @@ pub(super) fn groups(shape: &Shape, domains: &mut [DomainView<'_>], rng: &mut Rn
             members: Vec::new(),
         });
     }
-    nest(shape, &mut plan);
+    nest(shape, &mut plan, domains);
     foreign(shape, &mut plan);
     cross_domain(shape, &mut plan, domains);
     let mut kinds: Vec<String> = Vec::new();
@@ -131,29 +131,34 @@ fn group_name(i: usize) -> String {
     format!("Group {i}")
 }
 
-/// Nesting inside one domain (the one holding the most groups): a chain as long as the
-/// shape's longest, its cycles, then groups holding one leaf group each.
-fn nest(shape: &Shape, plan: &mut [Planned]) {
+/// Nesting: the cycles as rings, a chain above the first ring as long as the shape's
+/// longest (a ring counts its groups once each), then groups holding one leaf group each.
+/// Groups of one domain are preferred; a group of another is named by its DN.
+fn nest(shape: &Shape, plan: &mut [Planned], domains: &[DomainView<'_>]) {
     let g = &shape.groups;
-    let Some(home) = (0..plan.len())
-        .map(|i| plan[i].domain)
-        .max_by_key(|d| plan.iter().filter(|p| p.domain == *d).count())
+    let Some(home) =
+        (0..domains.len()).max_by_key(|d| plan.iter().filter(|p| p.domain == *d).count())
     else {
         return;
     };
     // Smallest groups that can hold one member first: the large ones keep their users.
-    let mut free: Vec<usize> = (0..plan.len())
-        .filter(|&i| plan[i].domain == home && plan[i].size >= 1)
-        .collect();
-    free.reverse();
+    let mut free: Vec<usize> = (0..plan.len()).filter(|&i| plan[i].size >= 1).collect();
+    free.sort_by_key(|&i| (plan[i].domain != home, plan[i].size));
     let mut take = |k: usize| -> Vec<usize> { free.drain(..k.min(free.len())).collect() };
-    let chain = take(g.max_nesting_depth as usize);
-    for pair in chain.windows(2) {
-        let member = group_name(pair[1]);
-        plan[pair[0]].members.push(member);
-    }
-    if g.cycles > 0 {
-        let per = (g.groups_in_cycles / g.cycles).max(2) as usize;
+    let name = |plan: &[Planned], holder: usize, member: usize| -> String {
+        if plan[holder].domain == plan[member].domain {
+            group_name(member)
+        } else {
+            format!(
+                "CN={},CN=Users,{}",
+                group_name(member),
+                domains[plan[member].domain].dn
+            )
+        }
+    };
+    let mut rings: Vec<Vec<usize>> = Vec::new();
+    if let Some(per) = g.groups_in_cycles.checked_div(g.cycles) {
+        let per = per.max(2) as usize;
         let mut left = g.groups_in_cycles as usize;
         for c in 0..g.cycles {
             let k = if c + 1 == g.cycles {
@@ -166,17 +171,27 @@ fn nest(shape: &Shape, plan: &mut [Planned]) {
             for (i, &a) in ring.iter().enumerate() {
                 if ring.len() > 1 {
                     let b = ring[(i + 1) % ring.len()];
-                    plan[a].members.push(group_name(b));
+                    let member = name(plan, a, b);
+                    plan[a].members.push(member);
                 }
             }
+            rings.push(ring);
         }
+    }
+    let top_ring = rings.first().cloned().unwrap_or_default();
+    let mut chain = take((g.max_nesting_depth as usize).saturating_sub(top_ring.len()));
+    chain.extend(top_ring.first());
+    for pair in chain.windows(2) {
+        let member = name(plan, pair[0], pair[1]);
+        plan[pair[0]].members.push(member);
     }
     let holders = chain.len().saturating_sub(1) + g.groups_in_cycles as usize;
     let extra = (g.nesting_groups as usize).saturating_sub(holders);
     for _ in 0..extra {
         let pair = take(2);
         if let [a, b] = pair[..] {
-            plan[a].members.push(group_name(b));
+            let member = name(plan, a, b);
+            plan[a].members.push(member);
         }
     }
 }

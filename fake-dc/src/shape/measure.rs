@@ -3,37 +3,28 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::*;
-use crate::directory::{filetime_from_unix, Directory, EntryId, FILETIME_NEVER};
-use crate::schema::{group_type, uac, ObjectKind};
+use crate::directory::{Directory, EntryId};
+use crate::schema::{group_type, ObjectKind};
 
 /// A user's account state, as the fixture format names it.
 pub type AccountStateName = &'static str;
 
-/// The state a user's attributes put it in, the way a bind would see it, checked in
-/// the order AD reports them: disabled, locked out, expired, must change, password
-/// expired (42 days, the default maximum age).
+/// The state a user's attributes put it in, the way a bind sees it (the directory's
+/// own rules), in the order AD reports them: disabled, locked out, expired, must change,
+/// password expired.
 pub fn account_state(dir: &Directory, id: EntryId) -> AccountStateName {
-    let e = dir.entry(id);
-    let flags = e.get_int("userAccountControl").unwrap_or(0) as u32;
-    let now = filetime_from_unix(dir.now());
-    if flags & uac::ACCOUNTDISABLE != 0 {
-        return "disabled";
-    }
-    if e.get_int("lockoutTime").unwrap_or(0) != 0 {
-        return "locked-out";
-    }
-    let expires = e.get_int("accountExpires").unwrap_or(0);
-    if expires != 0 && expires != FILETIME_NEVER && expires < now {
-        return "account-expired";
-    }
-    match e.get_int("pwdLastSet") {
-        Some(0) => "must-change-password",
-        Some(t)
-            if flags & uac::DONT_EXPIRE_PASSWORD == 0 && now - t > 42 * 24 * 3600 * 10_000_000 =>
-        {
-            "password-expired"
-        }
-        _ => "enabled",
+    if dir.is_disabled(id) {
+        "disabled"
+    } else if dir.is_locked_out(id) {
+        "locked-out"
+    } else if dir.account_expired(id) {
+        "account-expired"
+    } else if dir.must_change_password(id) {
+        "must-change-password"
+    } else if dir.password_expired(id) {
+        "password-expired"
+    } else {
+        "enabled"
     }
 }
 

@@ -55,6 +55,20 @@ enum Command {
         #[command(flatten)]
         engine: EngineArgs,
     },
+    /// Preview a sync: what a sync of FIXTURE with the customer's settings would change
+    /// (the change list, conflicts, what max unlink would do), as a dry run through the
+    /// engine contract; nothing is applied. Exit 0 when the engine answered.
+    Preview {
+        /// The directory (an anonymized capture, an import, a generated fixture).
+        #[arg(long)]
+        fixture: PathBuf,
+        /// YAML with the customer's `connector` and `settings` (and optionally
+        /// `account`, `method`, `trust-ca`, `dcs`, `start`), spelled as in a scenario.
+        #[arg(long)]
+        settings: PathBuf,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
     /// Fuzz an engine: generated directories, accounts and steps, judged by the
     /// properties it claims; failures shrunk into scenario files. Exit 0 when no property
     /// fails, 1 when one does, 2 when the run could not start.
@@ -124,6 +138,11 @@ fn main() -> ExitCode {
                 engine,
             } => run(paths, filter, junit, accept, jobs, shard, engine).await,
             Command::Show { scenario, engine } => show(scenario, engine).await,
+            Command::Preview {
+                fixture,
+                settings,
+                engine,
+            } => preview(fixture, settings, engine).await,
             Command::Fuzz(args) => fuzz::fuzz(args).await,
         }
     });
@@ -332,6 +351,28 @@ async fn show(path: PathBuf, engine_args: EngineArgs) -> anyhow::Result<ExitCode
     } else {
         ExitCode::FAILURE
     })
+}
+
+async fn preview(
+    fixture: PathBuf,
+    settings: PathBuf,
+    engine_args: EngineArgs,
+) -> anyhow::Result<ExitCode> {
+    let loaded = harness::preview::scenario(&fixture, &settings)?;
+    let engine = match &engine_args.engine {
+        Some(command) => foreign_engine(command, &engine_args, &[]).await?,
+        None => engine(),
+    };
+    let output = harness::scenario::run(&loaded, engine.as_ref()).await?;
+    println!("{}", output.transcript);
+    if output.failures.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for f in &output.failures {
+        eprintln!("error: {f}");
+    }
+    // The engine could not answer: the preview did not happen.
+    Ok(ExitCode::from(2))
 }
 
 /// `--jobs 0` would run nothing; say so instead of quietly running one at a time.

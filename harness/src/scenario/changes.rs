@@ -56,6 +56,7 @@ pub(super) fn describe(step: &Step) -> String {
     match step {
         Step::Sync => "sync".into(),
         Step::DeltaSync => "delta sync".into(),
+        Step::Preview => "preview a sync (dry run)".into(),
         Step::AddUser(u) => format!("add user CN={} under {}", u.cn, u.parent),
         Step::Modify(m) => format!("modify {}", m.dn),
         Step::Delete(dn) => format!("delete {dn}"),

@@ -102,6 +102,9 @@ pub enum Step {
     /// Run a delta sync now: only what changed since the last delta sync of the scenario
     /// (the first one reads everything and records where it got to).
     DeltaSync,
+    /// Preview a sync: a dry run that reports what a sync would change (the change list,
+    /// conflicts, what max unlink would do) and applies nothing.
+    Preview,
     /// Add a user under `parent`.
     AddUser(fake_dc::control::NewUser),
     /// Change attributes of an entry.

@@ -14,6 +14,8 @@ use fake_dc::server::{FakeDc, HostConfig};
 use time::OffsetDateTime;
 
 use super::changes::{apply_change, describe, faults};
+
+mod preview;
 use super::model::{Scenario, Step};
 use super::{expect, invariant, render};
 use crate::schedule;
@@ -177,6 +179,17 @@ impl LoadedScenario {
         })
     }
 
+    /// A scenario built in memory (`harness preview`), named `name`, as if read from
+    /// `path`; it is not held to the rules of a scenario file (it checks nothing).
+    pub fn from_parts(name: &str, path: &Path, scenario: Scenario) -> LoadedScenario {
+        LoadedScenario {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+            scenario,
+            text: String::new(),
+        }
+    }
+
     fn step_error(&self, index: usize, step: &Step, message: impl Into<String>) -> ScenarioError {
         let line = Locator::new(&self.text)
             .find(&format!("steps[{index}]"))
@@ -203,6 +216,7 @@ pub fn step_kind(step: &Step) -> &'static str {
     match step {
         Step::Sync => "sync",
         Step::DeltaSync => "delta-sync",
+        Step::Preview => "preview",
         Step::AddUser(_) => "add-user",
         Step::Modify(_) => "modify",
         Step::Delete(_) => "delete",
@@ -378,6 +392,7 @@ impl Run<'_> {
             match step {
                 Step::Sync => self.sync("requested", SyncMode::Full).await,
                 Step::DeltaSync => self.sync("requested", SyncMode::Delta).await,
+                Step::Preview => self.preview(i).await,
                 Step::Fault(spec) => {
                     for fault in faults(spec) {
                         self.dc
@@ -475,6 +490,7 @@ impl Run<'_> {
             account: self.account.clone(),
             mode,
             engine_state: self.engine_state.clone(),
+            dry_run: false,
         }
     }
 
