@@ -138,6 +138,9 @@ pub struct Directory {
     pub query_policy: crate::policy::QueryPolicy,
     /// The order searches return entries in (the fixture's `entryOrder:`).
     pub entry_order: crate::order::EntryOrder,
+    /// The fixture's Azure AD tenant (`azureAd:`), served as Microsoft Graph; it travels
+    /// with the objects through snapshots, restores and reloads.
+    pub azure_ad: Option<Arc<crate::graph::Tenant>>,
     clock: Clock,
 }
 
@@ -176,6 +179,7 @@ impl Directory {
             longest_dn_key: 0,
             query_policy: crate::policy::QueryPolicy::default(),
             entry_order: crate::order::EntryOrder::default(),
+            azure_ad: None,
             clock: Arc::new(ids::system_now),
         }
     }
