@@ -63,14 +63,7 @@ fn msgraph_sdk_lists_pages_and_runs_a_delta_round_trip_against_fake_dc() {
         "{ready}"
     );
     let ca = ready["ca"]["path"].as_str().expect("ca path");
-    // The venv of this checkout (as pytest_plugin.rs finds it).
-    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/venv/bin/python3");
-    assert!(
-        python.exists(),
-        "{} is missing: {}",
-        python.display(),
-        test_peers::SETUP_HINT
-    );
+    let python = test_peers::python();
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/graph_sdk/sdk_client.py");
     let output = Command::new(&python)
