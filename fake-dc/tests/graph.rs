@@ -523,18 +523,22 @@ async fn faults_throttle_and_unavailable_with_retry_after() {
     );
     assert_eq!(headers["retry-after"], "7");
     assert_eq!(t.get(&token, "/v1.0/users").await.0, 200);
+    // Links issued before the fault are gone; a round started afterwards works.
+    let (_, _, before) = t.all(&token, "/v1.0/users/delta").await;
     t.graph.state().add_faults(GraphFaultSpec {
         invalidate_delta_tokens: true,
         ..GraphFaultSpec::default()
     });
-    let (_, _, last) = t.all(&token, "/v1.0/users/delta").await;
     let (s, json) = t
-        .get(&token, last["@odata.deltaLink"].as_str().unwrap())
+        .get(&token, before["@odata.deltaLink"].as_str().unwrap())
         .await;
     assert_eq!(
         (s, json["error"]["code"].as_str()),
         (400, Some("syncStateNotFound"))
     );
+    let (_, _, after) = t.all(&token, "/v1.0/users/delta").await;
+    let link = after["@odata.deltaLink"].as_str().unwrap();
+    assert_eq!(t.get(&token, link).await.0, 200);
 }
 
 #[test]

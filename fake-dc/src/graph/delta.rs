@@ -5,8 +5,8 @@
 //! (deleted or moved out of the synchronized OUs; reason `changed`, as a soft-deleted
 //! object is), and for a changed group the members added and removed in
 //! `members@delta`. `$deltatoken=latest` answers no objects and a link from now.
-//! A link fake-dc no longer holds, or any link while the `invalidate-delta-tokens`
-//! fault is on, answers Graph's `syncStateNotFound`.
+//! A link fake-dc no longer holds (evicted, or dropped by the `invalidate-delta-tokens`
+//! fault) answers Graph's `syncStateNotFound`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -65,9 +65,6 @@ pub async fn delta(
             .collect(),
             Some(_) if latest => Vec::new(),
             Some(token) => {
-                if state.faults().spec.invalidate_delta_tokens {
-                    return Err(sync_state_not_found());
-                }
                 let old = state.delta(token).ok_or_else(sync_state_not_found)?;
                 if old.kind != kind {
                     return Err(sync_state_not_found());

@@ -233,7 +233,14 @@ impl GraphState {
         spec.retry_after = add.retry_after.or(spec.retry_after);
         spec.from_page = add.from_page.or(spec.from_page);
         spec.expire_page_tokens |= add.expire_page_tokens;
-        spec.invalidate_delta_tokens |= add.invalidate_delta_tokens;
+        drop(f);
+        // A one-off: the links issued so far are gone, later ones work, as when Graph
+        // drops its sync state (a run that starts over gets a link that works again).
+        if add.invalidate_delta_tokens {
+            let mut deltas = lock(&self.deltas);
+            deltas.map.clear();
+            deltas.order.clear();
+        }
     }
 
     pub fn clear_faults(&self) {
