@@ -79,10 +79,10 @@ pub struct SyncRequest {
     pub connector: Option<ConnectorSettings>,
     /// The Azure AD method's settings; present exactly when `method` is `azure-ad`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub azure_ad: Option<AzureAdSettings>,
+    pub azure_ad: Option<Box<AzureAdSettings>>,
     /// Where the tenant's Microsoft Graph and token endpoint listen (`azure-ad` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub graph: Option<GraphEndpoint>,
+    pub graph: Option<Box<GraphEndpoint>>,
     /// What the sync may do to the account.
     pub settings: AccountSettings,
     /// The cloud account before the run.

@@ -130,6 +130,9 @@ impl Tenant {
     }
 }
 
+/// A token request's form fields.
+type Form<'a> = Vec<(&'a str, &'a str)>;
+
 fn grant(secret: &str) -> Vec<(&str, &str)> {
     vec![
         ("grant_type", "client_credentials"),
@@ -151,7 +154,7 @@ fn names(items: &[Value], key: &str) -> Vec<String> {
 #[tokio::test]
 async fn the_token_endpoint_refuses_as_the_identity_platform_does() {
     let t = tenant().await;
-    let cases: Vec<(&str, Vec<(&str, &str)>, u16, &str, u64)> = vec![
+    let cases: Vec<(&str, Form, u16, &str, u64)> = vec![
         (
             "00000000-0000-0000-0000-000000000000",
             grant("graph-secret-1"),

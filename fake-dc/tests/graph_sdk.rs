@@ -6,6 +6,8 @@
 //! `tests/graph_sdk/sdk_client.py`; what it must find comes from the fixture, read here
 //! through the directory (not through fake-dc's Graph code).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 mod serve_support;
 
 use std::collections::BTreeMap;

@@ -70,7 +70,7 @@ impl ReferenceEngine {
             };
         };
         let env = AzureAdEnvironment {
-            endpoint: request.graph.clone(),
+            endpoint: request.graph.as_deref().cloned(),
             trusted_ca_pems: request.ca_pem.iter().cloned().collect(),
             timeout: self.timeout,
         };

@@ -66,16 +66,27 @@ pub fn snapshot(state: &GraphState) -> Result<(crate::directory::Directory, i64)
 }
 
 /// Filters, counts and opens a listing, serving its first page.
-fn list(
-    state: &GraphState,
-    opts: Options,
-    origin: &str,
+/// What a listing is of: its URL path, its resource, its items' shape, `@odata.context`.
+struct Target {
     path: String,
     kind: Kind,
     shape: Shape,
     context: String,
+}
+
+fn list(
+    state: &GraphState,
+    opts: Options,
+    origin: &str,
+    target: Target,
     items: impl FnOnce(View<'_>) -> Result<Vec<Obj>, GraphError>,
 ) -> Result<Value, GraphError> {
+    let Target {
+        path,
+        kind,
+        shape,
+        context,
+    } = target;
     let (dir, now) = snapshot(state)?;
     let tenant = dir
         .azure_ad
@@ -136,9 +147,13 @@ pub async fn collection(
             let path = format!("/v1.0/{}", kind.collection());
             let ctx = context(kind, opts.select.as_deref());
             blocking(move || {
-                list(&state, opts, &origin, path, kind, Shape::List, ctx, |v| {
-                    Ok(v.all(kind))
-                })
+                let target = Target {
+                    path,
+                    kind,
+                    shape: Shape::List,
+                    context: ctx,
+                };
+                list(&state, opts, &origin, target, |v| Ok(v.all(kind)))
             })
             .await
         }
@@ -254,11 +269,11 @@ pub async fn relation(
                 return blocking(move || page::next(&state, &token, &origin)).await;
             }
             let rel = relation.to_ascii_lowercase();
-            let known = match (kind, rel.as_str()) {
-                (Kind::Group, "members" | "transitivemembers") => true,
-                (_, "memberof" | "transitivememberof") => true,
-                _ => false,
-            };
+            let known = matches!(
+                (kind, rel.as_str()),
+                (Kind::Group, "members" | "transitivemembers")
+                    | (_, "memberof" | "transitivememberof")
+            );
             if !known {
                 return Err(GraphError::bad_request(format!(
                     "Resource not found for the segment '{relation}'."
@@ -267,28 +282,25 @@ pub async fn relation(
             state.admit(1)?;
             let path = format!("/v1.0/{}/{id}/{relation}", kind.collection());
             blocking(move || {
-                list(
-                    &state,
-                    opts,
-                    &origin,
+                let target = Target {
                     path,
                     kind,
-                    Shape::DirectoryObjects,
-                    "directoryObjects".into(),
-                    |view| {
-                        let obj = match kind {
-                            Kind::User => view.find_user(&id),
-                            Kind::Group => view.find(&id).filter(|o| view.kind(*o) == Kind::Group),
-                        }
-                        .ok_or_else(|| GraphError::not_found(&id))?;
-                        Ok(match rel.as_str() {
-                            "members" => view.members(obj),
-                            "transitivemembers" => view.transitive_members(obj),
-                            "memberof" => view.member_of(obj),
-                            _ => view.transitive_member_of(obj),
-                        })
-                    },
-                )
+                    shape: Shape::DirectoryObjects,
+                    context: "directoryObjects".into(),
+                };
+                list(&state, opts, &origin, target, |view| {
+                    let obj = match kind {
+                        Kind::User => view.find_user(&id),
+                        Kind::Group => view.find(&id).filter(|o| view.kind(*o) == Kind::Group),
+                    }
+                    .ok_or_else(|| GraphError::not_found(&id))?;
+                    Ok(match rel.as_str() {
+                        "members" => view.members(obj),
+                        "transitivemembers" => view.transitive_members(obj),
+                        "memberof" => view.member_of(obj),
+                        _ => view.transitive_member_of(obj),
+                    })
+                })
             })
             .await
         }

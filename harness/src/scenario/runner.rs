@@ -486,8 +486,11 @@ impl Run<'_> {
             dcs: self.dcs.clone(),
             ca_pem: self.ca(),
             connector: self.loaded.scenario.connector.clone(),
-            azure_ad: self.loaded.scenario.azure_ad.clone(),
-            graph: self.graph.as_ref().map(super::graph::endpoint),
+            azure_ad: self.loaded.scenario.azure_ad.clone().map(Box::new),
+            graph: self
+                .graph
+                .as_ref()
+                .map(|g| Box::new(super::graph::endpoint(g))),
             settings: self.loaded.scenario.settings.clone(),
             account: self.account.clone(),
             mode,
