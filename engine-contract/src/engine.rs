@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::account::Account;
+use crate::azure_ad::{AzureAdSettings, GraphEndpoint};
 use crate::report::{Report, SyncMethod};
 use crate::settings::{AccountSettings, ConnectorSettings};
 
@@ -72,8 +73,16 @@ pub struct SyncRequest {
     pub dcs: Vec<DcEndpoint>,
     /// The CA strict mode trusts; `None` when the scenario trusts no CA.
     pub ca_pem: Option<String>,
-    /// The connector settings, as the customer entered them.
-    pub connector: ConnectorSettings,
+    /// The connector settings, as the customer entered them; absent for `azure-ad`,
+    /// which reaches no domain controller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connector: Option<ConnectorSettings>,
+    /// The Azure AD method's settings; present exactly when `method` is `azure-ad`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure_ad: Option<Box<AzureAdSettings>>,
+    /// Where the tenant's Microsoft Graph and token endpoint listen (`azure-ad` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph: Option<Box<GraphEndpoint>>,
     /// What the sync may do to the account.
     pub settings: AccountSettings,
     /// The cloud account before the run.

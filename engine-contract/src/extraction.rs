@@ -26,6 +26,14 @@ pub enum ExtractionMode {
         /// The DC's `highestCommittedUSN` when this run began.
         up_to_usn: u64,
     },
+    /// Only what Microsoft Graph's delta query returned since the last run's delta links
+    /// (the Azure AD method, which has no USNs).
+    GraphDelta {
+        /// Objects created or changed.
+        changed: u64,
+        /// Objects removed.
+        removed: u64,
+    },
 }
 
 /// Why a delta-capable run read everything.
@@ -63,6 +71,9 @@ pub enum FullReason {
     /// The DC's rootDSE has no `highestCommittedUSN` or `dsServiceName` (not Active
     /// Directory): there is nothing to take a watermark from, so every run is full.
     NoChangeTracking,
+    /// Microsoft Graph no longer holds the last run's delta link (`syncStateNotFound`):
+    /// a full read starts over.
+    DeltaLinkExpired,
 }
 
 impl fmt::Display for ExtractionMode {
@@ -75,6 +86,10 @@ impl fmt::Display for ExtractionMode {
             } => write!(
                 f,
                 "delta (changes after USN {since_usn}, up to {up_to_usn})"
+            ),
+            ExtractionMode::GraphDelta { changed, removed } => write!(
+                f,
+                "delta (graph delta query: {changed} changed, {removed} removed)"
             ),
         }
     }
@@ -108,6 +123,9 @@ impl fmt::Display for FullReason {
             FullReason::NoChangeTracking => {
                 f.write_str("the DC publishes no highestCommittedUSN or dsServiceName")
             }
+            FullReason::DeltaLinkExpired => f.write_str(
+                "microsoft graph no longer holds the last run's delta link (syncStateNotFound)",
+            ),
         }
     }
 }

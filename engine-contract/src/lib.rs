@@ -9,7 +9,7 @@
 //! - [`message`]: the envelope of every message, version negotiation and the schema.
 //! - [`engine`]: a sync or sign-in request and its answer, and the `SyncEngine` trait.
 //! - The data a request and an answer carry, plain types with serde and schemars:
-//!   [`settings`] (connector and account settings, with the checks a customer's input
+//!   [`settings`] (connector and account settings, [`azure_ad`] the Azure AD method's, with the checks a customer's input
 //!   must pass), [`account`] (the cloud account before and after a run), [`report`] (what
 //!   a run tells the administrator), [`change`] (a report's items), [`extraction`] (full
 //!   or delta, and why), and the two identities everything is compared by, [`address`]
@@ -19,6 +19,7 @@
 
 pub mod account;
 pub mod address;
+pub mod azure_ad;
 pub mod change;
 pub mod engine;
 pub mod extraction;

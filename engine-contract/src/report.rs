@@ -19,6 +19,8 @@ pub enum SyncMethod {
     DirectoryConnector,
     /// The synchronization engine inside the customer network pushed its extraction.
     Agent,
+    /// The cloud read the customer's Azure AD tenant through Microsoft Graph.
+    AzureAd,
 }
 
 /// How the connection to the domain controller was protected, as it turned out.
@@ -231,6 +233,7 @@ impl fmt::Display for SyncMethod {
         f.write_str(match self {
             SyncMethod::DirectoryConnector => "directory connector",
             SyncMethod::Agent => "synchronization engine (agent)",
+            SyncMethod::AzureAd => "azure ad (microsoft graph)",
         })
     }
 }

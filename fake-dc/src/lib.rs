@@ -15,6 +15,8 @@
 //! - [`policy`]: AD's query policy (MaxPageSize, MaxQueryDuration, …) as one set;
 //! - [`control`]: the control API over HTTP (changes, faults, clock, snapshots, reload,
 //!   statistics), with its OpenAPI document;
+//! - [`graph`]: the fixture's tenant as Microsoft Graph v1.0 over HTTPS (token endpoint,
+//!   users, groups, memberships, paging, delta, faults);
 //! - [`serve`]: `fake-dc serve` for programs: the JSON ready line, stopping on stdin's
 //!   end or SIGTERM, `--watch`.
 
@@ -24,6 +26,7 @@ pub mod directory;
 pub mod dn;
 pub mod filter;
 pub mod fixture;
+pub mod graph;
 pub mod ldif;
 pub mod order;
 pub mod policy;

@@ -30,6 +30,8 @@
 //!   watermark, tombstones), merged into what that run read.
 //! - [`transfer`]: the snapshot as a versioned, authenticated payload, pushed over HTTPS
 //!   by the agent.
+//! - [`graph`]: the Azure AD method: Microsoft Graph read with client credentials,
+//!   paging and delta queries, into the same transform and apply.
 //! - [`signin`]: sign-in pass-through.
 //! - [`stack`]: `run_sync`, `run_delta_sync` and `sign_in`, the entry points that string
 //!   the stages together.
@@ -44,6 +46,7 @@ pub mod apply;
 pub mod connect;
 pub mod delta;
 pub mod extract;
+pub mod graph;
 pub mod plan;
 pub mod reference;
 pub mod report;

@@ -11,6 +11,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt as _;
 
 use crate::delta::{DeltaState, ExtractionMode};
+use crate::graph::{AzureAdEnvironment, TenantState};
 use crate::resolve::Resolver;
 use crate::stack::{self, SignInOutcome, SyncEnvironment};
 use crate::transfer::CloudSink;
@@ -37,6 +38,72 @@ impl Default for ReferenceEngine {
         ReferenceEngine {
             timeout: Duration::from_secs(20),
             cloud: CloudSink::new(),
+        }
+    }
+}
+
+/// A directory-connector or agent request without connector settings.
+#[derive(Debug, thiserror::Error)]
+#[error("settings refused: the {0} method needs connector settings")]
+struct NoConnector(crate::report::SyncMethod);
+
+impl ReferenceEngine {
+    /// An Azure AD sync: Microsoft Graph instead of a DC ([`crate::graph`]). Its
+    /// `engine-state` is the tenant as read ([`TenantState`]).
+    async fn azure_ad(&self, request: &SyncRequest) -> SyncResponse {
+        let Some(azure) = &request.azure_ad else {
+            let error = crate::graph::AzureAdError::Settings(
+                "azure-ad: the azure-ad method needs its settings (tenant, application, secret)"
+                    .into(),
+            );
+            let report = crate::report::Report::failed(
+                crate::report::SyncMethod::AzureAd,
+                None,
+                crate::report::TlsOutcome::NotConnected,
+                &error,
+            );
+            return SyncResponse {
+                report,
+                account: request.account.clone(),
+                extraction: None,
+                engine_state: None,
+            };
+        };
+        let env = AzureAdEnvironment {
+            endpoint: request.graph.as_deref().cloned(),
+            trusted_ca_pems: request.ca_pem.iter().cloned().collect(),
+            timeout: self.timeout,
+        };
+        let previous: Option<TenantState> = request
+            .engine_state
+            .clone()
+            .and_then(|state| serde_json::from_value(state).ok());
+        let delta = request.mode == SyncMode::Delta;
+        let outcome = crate::graph::run(
+            &env,
+            azure,
+            &request.settings,
+            &request.account,
+            previous.as_ref(),
+            delta,
+        )
+        .await;
+        let extraction = outcome.sync.snapshot.as_ref().map(|snap| {
+            format!(
+                "{} users, {} groups ({} objects, {} pages, {} graph requests, {} retried after throttling)",
+                snap.users.len(),
+                snap.groups.len(),
+                outcome.sync.stats.entries,
+                outcome.sync.stats.pages,
+                outcome.graph.requests,
+                outcome.graph.retries
+            )
+        });
+        SyncResponse {
+            report: outcome.sync.report,
+            account: outcome.sync.account,
+            extraction,
+            engine_state: outcome.state.and_then(|s| serde_json::to_value(s).ok()),
         }
     }
 }
@@ -74,8 +141,21 @@ impl SyncEngine for ReferenceEngine {
         request: &'a SyncRequest,
     ) -> BoxFuture<'a, Result<SyncResponse, EngineError>> {
         async move {
+            if request.method == crate::report::SyncMethod::AzureAd {
+                return Ok(self.azure_ad(request).await);
+            }
+            let Some(connector) = &request.connector else {
+                let error = NoConnector(request.method);
+                let report = crate::report::Report::failed(
+                    request.method,
+                    None,
+                    crate::report::TlsOutcome::NotConnected,
+                    &error,
+                );
+                return Ok(SyncResponse { report, account: request.account.clone(), extraction: None, engine_state: None });
+            };
             let env = environment(&request.dcs, request.ca_pem.as_ref(), request.method, self.timeout, &self.cloud);
-            let (connector, settings, account) = (&request.connector, &request.settings, &request.account);
+            let (settings, account) = (&request.settings, &request.account);
             let (outcome, engine_state) = match request.mode {
                 SyncMode::Full => (stack::run_sync(&env, connector, settings, account).await, None),
                 SyncMode::Delta => {

@@ -102,6 +102,10 @@ struct ServeArgs {
     /// 127.0.0.1:0). Every request needs the ready line's bearer token.
     #[arg(long, value_name = "ADDR")]
     control: Option<SocketAddr>,
+    /// Serve Microsoft Graph and the token endpoint here when the fixture declares an
+    /// `azureAd:` tenant (default 127.0.0.1:0, a free port; see docs/graph.md).
+    #[arg(long, value_name = "ADDR")]
+    graph: Option<SocketAddr>,
     /// Stop when standard input closes, so a test framework's child never outlives it.
     #[arg(long)]
     exit_on_stdin_close: bool,
@@ -338,13 +342,27 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let control_addr = args.control.or(args
             .ready_json
             .then(|| SocketAddr::from(([127, 0, 0, 1], 0))));
+        let has_tenant = dc
+            .directory()
+            .read()
+            .map(|d| d.azure_ad.is_some())
+            .unwrap_or(false);
+        let graph = if has_tenant {
+            let addr = args.graph.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)));
+            let server =
+                fake_dc::graph::GraphServer::start(dc.directory().clone(), dc.ca(), addr).await?;
+            eprintln!("Microsoft Graph on {}", server.url());
+            Some(server)
+        } else {
+            None
+        };
         let token = control::new_token()?;
-        let state = Arc::new(ControlState::new(
-            dc.clone(),
-            clock,
-            token.clone(),
-            Some(args.fixture.clone()),
-        ));
+        let mut state =
+            ControlState::new(dc.clone(), clock, token.clone(), Some(args.fixture.clone()));
+        if let Some(g) = &graph {
+            state = state.with_graph(g.state().clone());
+        }
+        let state = Arc::new(state);
         let mut control_info = None;
         if let Some(addr) = control_addr {
             if !addr.ip().is_loopback() {
@@ -365,17 +383,21 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ));
         }
         if args.ready_json {
-            let line = ReadyLine::new(
+            let mut line = ReadyLine::new(
                 &dc,
                 ca_path.as_deref().unwrap_or(Path::new("")),
                 control_info,
             );
+            line.graph = graph.as_ref().map(fake_dc::serve::GraphInfo::of);
             use std::io::Write as _;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", line.to_json())
                 .and_then(|()| out.flush())
                 .context("writing the ready line")?;
         } else {
+            if let Some(g) = &graph {
+                println!("microsoft graph listening on {}", g.url());
+            }
             for (name, a) in dc.all_addresses() {
                 for (what, addr) in [
                     ("ldap", a.ldap),

@@ -7,6 +7,7 @@
 //! - `state.rs`: what the routes act on (snapshots, reload), synchronous;
 //!   `clock.rs`: the movable directory clock;
 //! - `handlers.rs`: one function per route; `error.rs`: errors as JSON naming the field;
+//! - `graph.rs`: the Graph listener's faults;
 //! - `openapi.rs`: the OpenAPI document derived from all of the above.
 //!
 //! Every request must carry the bearer token printed in the ready line: the API can
@@ -15,6 +16,7 @@
 mod changes;
 mod clock;
 mod error;
+mod graph;
 mod handlers;
 mod model;
 mod openapi;
@@ -34,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 pub use changes::{apply_all, Change, ChangeError, Modify, NewContact, NewGroup, NewUser};
 pub use clock::DirectoryClock;
 pub use error::ApiError;
+pub use graph::GraphFaults;
 pub use model::{ErrorBody, Faults, HostInfo};
 pub use openapi::document as openapi_document;
 pub use state::{ControlState, ReloadError};
@@ -86,6 +89,12 @@ pub fn router(state: Arc<ControlState>) -> Router {
         )
         .route("/snapshots/{name}/restore", post(h::restore_snapshot))
         .route("/reload", post(h::reload))
+        .route(
+            "/graph/faults",
+            get(graph::get_faults)
+                .post(graph::add_faults)
+                .delete(graph::clear_faults),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // A batch of thousands of changes is a few megabytes; axum's default is 2 MB.

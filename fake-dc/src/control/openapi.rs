@@ -6,11 +6,13 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::changes::{Change, Modify as ModifyChange, NewContact, NewGroup, NewUser};
+use super::graph::{self, GraphFaults};
 use super::handlers;
 use super::model::{
     AllStats, ChangedEntry, ChangesApplied, ChangesRequest, ChangesSince, ClockRequest, ClockState,
     ErrorBody, Faults, HostInfo, ReloadRequest, Reloaded, SnapshotInfo, SnapshotRequest,
 };
+use crate::graph::GraphFaultSpec;
 use crate::server::StatsSnapshot;
 
 /// Every route needs the ready line's token as a bearer token.
@@ -50,12 +52,15 @@ impl Modify for BearerToken {
         handlers::restore_snapshot,
         handlers::delete_snapshot,
         handlers::reload,
+        graph::get_faults,
+        graph::add_faults,
+        graph::clear_faults,
     ),
     components(schemas(
         Change, NewUser, NewGroup, NewContact, ModifyChange, ChangesRequest, ChangesApplied,
         ChangedEntry, ChangesSince, Faults, HostInfo, ClockRequest, ClockState,
         SnapshotRequest, SnapshotInfo, ReloadRequest, Reloaded, AllStats, StatsSnapshot,
-        ErrorBody
+        ErrorBody, GraphFaults, GraphFaultSpec
     )),
     modifiers(&BearerToken),
     security(("token" = []))

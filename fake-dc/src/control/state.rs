@@ -57,6 +57,8 @@ pub struct ControlState {
     snapshots: Mutex<BTreeMap<String, Snapshot>>,
     /// The fixture the server started from (reload's default).
     fixture: Option<PathBuf>,
+    /// The Microsoft Graph listener, when the fixture declares a tenant.
+    graph: Option<Arc<crate::graph::GraphState>>,
 }
 
 impl ControlState {
@@ -73,7 +75,19 @@ impl ControlState {
             token,
             snapshots: Mutex::default(),
             fixture,
+            graph: None,
         }
+    }
+
+    /// The same state, driving the Graph listener's faults too.
+    pub fn with_graph(mut self, graph: Arc<crate::graph::GraphState>) -> Self {
+        self.graph = Some(graph);
+        self
+    }
+
+    /// The Graph listener's state, when one runs.
+    pub fn graph(&self) -> Option<Arc<crate::graph::GraphState>> {
+        self.graph.clone()
     }
 
     fn snapshots(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Snapshot>> {

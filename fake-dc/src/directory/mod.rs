@@ -149,6 +149,9 @@ pub struct Directory {
     /// "Replicating Directory Changes" grants: (naming-context head, principal). A
     /// principal holds the right through its own grant or a group's (`fixture/rights.rs`).
     pub replication_grants: Vec<(EntryId, EntryId)>,
+    /// The fixture's Azure AD tenant (`azureAd:`), served as Microsoft Graph; it travels
+    /// with the objects through snapshots, restores and reloads.
+    pub azure_ad: Option<Arc<crate::graph::Tenant>>,
     clock: Clock,
 }
 
@@ -188,6 +191,7 @@ impl Directory {
             query_policy: crate::policy::QueryPolicy::default(),
             entry_order: crate::order::EntryOrder::default(),
             replication_grants: Vec::new(),
+            azure_ad: None,
             clock: Arc::new(ids::system_now),
         }
     }

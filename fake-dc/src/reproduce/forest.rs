@@ -194,6 +194,7 @@ impl Collector {
                 domains,
                 query_policy: Default::default(),
                 entry_order: Default::default(),
+                azure_ad: None,
             },
             notes,
             objects: count - outside,
@@ -468,6 +469,7 @@ fn skeleton_keys(domains: &[Domain], collector: &mut Collector) -> HashSet<Strin
         domains: domains.iter().map(|d| d.spec.clone()).collect(),
         query_policy: Default::default(),
         entry_order: Default::default(),
+        azure_ad: None,
     };
     match crate::fixture::build(&fixture, Default::default()) {
         Ok(dir) => dir

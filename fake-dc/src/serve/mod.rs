@@ -35,6 +35,36 @@ pub struct ReadyLine {
     /// The control API, when it is on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub control: Option<ControlInfo>,
+    /// Microsoft Graph, when the fixture declares an `azureAd:` tenant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graph: Option<GraphInfo>,
+}
+
+/// How to reach the fixture's tenant: Graph's base URL and the identity platform's.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct GraphInfo {
+    /// `https://127.0.0.1:PORT/v1.0`: what a Graph SDK takes as its base URL.
+    pub url: String,
+    /// `https://127.0.0.1:PORT`: the authority host for MSAL or azure-identity.
+    pub authority: String,
+    /// `https://127.0.0.1:PORT/<tenant>/oauth2/v2.0/token`.
+    pub token_endpoint: String,
+    /// The tenant ID.
+    pub tenant_id: String,
+}
+
+impl GraphInfo {
+    /// The addresses of a running Graph listener.
+    pub fn of(server: &crate::graph::GraphServer) -> Self {
+        let base = server.url();
+        GraphInfo {
+            url: format!("{base}/v1.0"),
+            token_endpoint: format!("{base}/{}/oauth2/v2.0/token", server.tenant_id()),
+            tenant_id: server.tenant_id().to_owned(),
+            authority: base,
+        }
+    }
 }
 
 /// One domain, as a client addresses it.
@@ -98,6 +128,7 @@ impl ReadyLine {
                 pem: dc.ca_pem().to_string(),
             },
             control,
+            graph: None,
         }
     }
 

@@ -372,6 +372,12 @@ impl FakeDc {
         self.ca.ca_pem()
     }
 
+    /// The CA itself, for other listeners of the same process (Microsoft Graph) to get
+    /// certificates that clients of the LDAPS listeners already trust.
+    pub fn ca(&self) -> &CertificateAuthority {
+        &self.ca
+    }
+
     /// The directory, for reading or changing it while the server runs. Changes show in
     /// the next operation of every host.
     pub fn directory(&self) -> &SharedDirectory {

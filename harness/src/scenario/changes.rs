@@ -73,6 +73,11 @@ pub(super) fn describe(step: &Step) -> String {
             format!("fault {}: {}", f.host, names.join(", "))
         }
         Step::ClearFaults(h) => format!("clear faults of {h}"),
+        Step::GraphFault(f) => format!(
+            "microsoft graph fault {}",
+            serde_json::to_string(f).unwrap_or_default()
+        ),
+        Step::ClearGraphFaults(_) => "clear microsoft graph faults".to_string(),
         Step::AdvanceClock(d) => format!("advance clock {d}"),
         Step::SignIn(s) => format!("sign in as {} (expect {})", s.address, s.expect),
         Step::Expect(_) => "expect".into(),

@@ -30,6 +30,26 @@ pub fn problems(scenario: &Scenario) -> Vec<Problem> {
             _ => {}
         }
     }
+    let azure = scenario.method == engine_contract::report::SyncMethod::AzureAd;
+    if azure && scenario.azure_ad.is_none() {
+        out.push(Problem {
+            path: "method".into(),
+            message: "method azure-ad needs an `azure-ad:` section (tenant, application, secret)"
+                .into(),
+        });
+    }
+    if !azure && scenario.connector.is_none() {
+        out.push(Problem {
+            path: "method".into(),
+            message: format!("method {} needs a `connector:` section", scenario.method),
+        });
+    }
+    if azure && scenario.steps.iter().any(|s| matches!(s, Step::SignIn(_))) {
+        out.push(Problem {
+            path: "steps".into(),
+            message: "the azure-ad method has no sign-in pass-through".into(),
+        });
+    }
     if expectations == 0 {
         out.push(Problem {
             path: "steps".into(),

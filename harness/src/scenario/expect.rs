@@ -226,7 +226,9 @@ pub fn check(e: &Expectation, account: &Account, last: Option<&SyncResponse>) ->
         if let Some(want) = r.extraction {
             let found = match &report.extraction {
                 Some(ExtractionMode::Full { .. }) => Some(ExtractionKind::Full),
-                Some(ExtractionMode::Delta { .. }) => Some(ExtractionKind::Delta),
+                Some(ExtractionMode::Delta { .. } | ExtractionMode::GraphDelta { .. }) => {
+                    Some(ExtractionKind::Delta)
+                }
                 None => None,
             };
             if found != Some(want) {

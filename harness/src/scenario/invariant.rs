@@ -52,7 +52,8 @@ pub fn judge(
         // Only an engine that says how it read is held to reading only the changes; one
         // without delta sync reads everything and says nothing.
         match (&first.report.extraction, &report.extraction) {
-            (None, None) | (_, Some(ExtractionMode::Delta { .. })) => {}
+            (None, None)
+            | (_, Some(ExtractionMode::Delta { .. } | ExtractionMode::GraphDelta { .. })) => {}
             (_, Some(full @ ExtractionMode::Full { .. })) => {
                 return Some(format!(
                     "the delta sync straight after a successful one read everything: {full}"

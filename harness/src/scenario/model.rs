@@ -24,11 +24,16 @@ pub struct Scenario {
     /// Whether strict mode trusts fake-dc's CA (false: as if the customer never imported it).
     #[serde(default = "yes")]
     pub trust_ca: bool,
-    /// Directory connector (default) or agent.
+    /// Directory connector (default), agent or azure-ad.
     #[serde(default = "default_method")]
     pub method: SyncMethod,
-    /// The connector settings.
-    pub connector: ConnectorSettings,
+    /// The connector settings (the LDAP methods and sign-in).
+    #[serde(default)]
+    pub connector: Option<ConnectorSettings>,
+    /// The Azure AD method's settings; its tenant is the fixture's `azureAd:` section,
+    /// served as Microsoft Graph by the scenario's fake-dc.
+    #[serde(default)]
+    pub azure_ad: Option<engine_contract::azure_ad::AzureAdSettings>,
     /// The account settings.
     pub settings: AccountSettings,
     /// The cloud account before the first step.
@@ -151,6 +156,11 @@ pub enum Step {
     Fault(FaultSpec),
     /// Clear every fault of a host.
     ClearFaults(String),
+    /// Make the Microsoft Graph listener misbehave (throttle, 503, expire nextLinks,
+    /// forget delta links), in the shape of the fixture's `azureAd.faults`.
+    GraphFault(fake_dc::graph::GraphFaultSpec),
+    /// Clear every fault of the Microsoft Graph listener (`clear-graph-faults: all`).
+    ClearGraphFaults(String),
     /// Move the clock forward (`90m`, `6h`, `2d`); the account's schedule (08:00, 13:00,
     /// 23:00 in its region) runs every sync that falls due.
     AdvanceClock(String),

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use fake_dc::directory::Directory;
 use fake_dc::fixture::{LoadOptions, Locator};
+use fake_dc::graph::GraphServer;
 use fake_dc::server::{FakeDc, HostConfig};
 use time::OffsetDateTime;
 
@@ -230,6 +231,8 @@ pub fn step_kind(step: &Step) -> &'static str {
         Step::Unlock(_) => "unlock",
         Step::Fault(_) => "fault",
         Step::ClearFaults(_) => "clear-faults",
+        Step::GraphFault(_) => "graph-fault",
+        Step::ClearGraphFaults(_) => "clear-graph-faults",
         Step::AdvanceClock(_) => "advance-clock",
         Step::SignIn(_) => "sign-in",
         Step::Expect(_) => "expect",
@@ -242,6 +245,8 @@ struct Run<'a> {
     engine: &'a dyn SyncEngine,
     dc: FakeDc,
     dcs: Vec<DcEndpoint>,
+    /// Microsoft Graph, when the directory declares an Azure AD tenant.
+    graph: Option<GraphServer>,
     /// Unix seconds; the directory's clock reads it too, so account expiry and the
     /// schedule agree.
     now: Arc<AtomicI64>,
@@ -311,11 +316,15 @@ pub async fn run(
             })
         })
         .collect();
+    let graph = super::graph::start(&dc, sc.method)
+        .await
+        .map_err(|m| loaded.setup_error(m))?;
     let mut run = Run {
         loaded,
         engine,
         dc,
         dcs,
+        graph,
         now,
         account: sc.account.clone(),
         engine_state: None,
@@ -329,25 +338,19 @@ pub async fn run(
         loaded.name,
         sc.description.trim()
     );
-    // The change tracking is named only when it is not the default, so the transcripts
-    // of scenarios that never chose one stay as they were.
-    let tracking = match sc.connector.change_tracking.is_default() {
-        true => String::new(),
-        false => format!("; change tracking: {}", sc.connector.change_tracking),
-    };
-    let _ = writeln!(
-        run.out,
-        "method: {}; connector: {} {:?} port {}{tracking}",
-        sc.method, sc.connector.primary_host, sc.connector.encryption, sc.connector.port
-    );
+    let _ = writeln!(run.out, "{}", super::graph::header(sc));
     let result = run.steps().await;
     let Run {
         dc,
+        graph,
         mut out,
         failures,
         account,
         ..
     } = run;
+    if let Some(graph) = graph {
+        graph.stop();
+    }
     dc.shutdown().await;
     result?;
     out.push_str("\n== cloud account after the last step\n");
@@ -401,6 +404,11 @@ impl Run<'_> {
                             .map_err(|e| self.loaded.step_error(i, step, e.to_string()))?;
                     }
                 }
+                Step::GraphFault(_) | Step::ClearGraphFaults(_) => {
+                    super::graph::fault(self.graph.as_ref(), step)
+                        .map_err(|m| self.loaded.step_error(i, step, m))?;
+                    let _ = writeln!(self.out, "done");
+                }
                 Step::ClearFaults(host) => {
                     self.dc
                         .clear_faults(host)
@@ -418,10 +426,17 @@ impl Run<'_> {
                     self.advance(by).await;
                 }
                 Step::SignIn(s) => {
+                    let Some(connector) = self.loaded.scenario.connector.clone() else {
+                        return Err(self.loaded.step_error(
+                            i,
+                            step,
+                            "sign-in needs a `connector:` section",
+                        ));
+                    };
                     let request = SignInRequest {
                         dcs: self.dcs.clone(),
                         ca_pem: self.ca(),
-                        connector: self.loaded.scenario.connector.clone(),
+                        connector,
                         address: s.address.clone(),
                         password: s.password.clone(),
                     };
@@ -486,6 +501,11 @@ impl Run<'_> {
             dcs: self.dcs.clone(),
             ca_pem: self.ca(),
             connector: self.loaded.scenario.connector.clone(),
+            azure_ad: self.loaded.scenario.azure_ad.clone().map(Box::new),
+            graph: self
+                .graph
+                .as_ref()
+                .map(|g| Box::new(super::graph::endpoint(g))),
             settings: self.loaded.scenario.settings.clone(),
             account: self.account.clone(),
             mode,
