@@ -133,7 +133,7 @@ fn caught(name: &str, property: &str, from: &str, to: &str) {
     let (output, text) = harness(
         &[
             &["fuzz", "--engine", &engine(&broken), "--property", property][..],
-            &["--cases", "40", "--seed", "5", "--shrink-steps", "80"],
+            &["--cases", "80", "--seed", "5", "--shrink-steps", "80"],
             &SMALL,
             &["--out", &out.display().to_string()],
         ]

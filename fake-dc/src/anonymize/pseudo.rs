@@ -203,7 +203,9 @@ fn shaped(key: &hmac::Key, tag: &str, key_text: &str, shape: &str, attempt: u32)
     for (i, c) in shape.chars().enumerate() {
         let next = if c.is_ascii_digit() {
             // A number keeps its magnitude: no leading zero appears or disappears.
-            if i == 0 && c != '0' {
+            if i == 0 && c == '0' {
+                '0'
+            } else if i == 0 {
                 char::from(b'1' + stream.below(9) as u8)
             } else {
                 char::from(b'0' + stream.below(10) as u8)

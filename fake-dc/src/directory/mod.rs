@@ -149,8 +149,7 @@ pub struct Directory {
     /// "Replicating Directory Changes" grants: (naming-context head, principal). A
     /// principal holds the right through its own grant or a group's (`fixture/rights.rs`).
     pub replication_grants: Vec<(EntryId, EntryId)>,
-    /// The fixture's Azure AD tenant (`azureAd:`), served as Microsoft Graph; it travels
-    /// with the objects through snapshots, restores and reloads.
+    /// The `azureAd:` tenant served as Graph; it travels through snapshots and reloads.
     pub azure_ad: Option<Arc<crate::graph::Tenant>>,
     clock: Clock,
 }
