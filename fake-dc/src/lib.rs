@@ -21,6 +21,7 @@ pub mod directory;
 pub mod dn;
 pub mod filter;
 pub mod fixture;
+pub mod google;
 pub mod ldif;
 pub mod order;
 pub mod policy;

@@ -138,6 +138,8 @@ pub struct Directory {
     pub query_policy: crate::policy::QueryPolicy,
     /// The order searches return entries in (the fixture's `entryOrder:`).
     pub entry_order: crate::order::EntryOrder,
+    /// The fixture's Google Workspace tenant, served over Secure LDAP ([`crate::google`]).
+    pub google: Option<crate::google::GoogleSpec>,
     clock: Clock,
 }
 
@@ -176,6 +178,7 @@ impl Directory {
             longest_dn_key: 0,
             query_policy: crate::policy::QueryPolicy::default(),
             entry_order: crate::order::EntryOrder::default(),
+            google: None,
             clock: Arc::new(ids::system_now),
         }
     }
