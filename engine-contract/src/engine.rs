@@ -84,6 +84,10 @@ pub struct SyncRequest {
     /// The `engine-state` the engine returned last in this scenario, handed back unread.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine_state: Option<serde_json::Value>,
+    /// For the `google-workspace` method: the tenant's Secure LDAP service and the
+    /// settings entered for it; absent for every other method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub google_workspace: Option<crate::google::GoogleWorkspaceRequest>,
 }
 
 /// What an engine reports for one sync.

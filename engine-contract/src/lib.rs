@@ -22,6 +22,7 @@ pub mod address;
 pub mod change;
 pub mod engine;
 pub mod extraction;
+pub mod google;
 pub mod guid;
 #[doc(hidden)]
 pub mod keyed;

@@ -19,6 +19,9 @@ pub enum SyncMethod {
     DirectoryConnector,
     /// The synchronization engine inside the customer network pushed its extraction.
     Agent,
+    /// The cloud read a Google Workspace tenant over Google's Secure LDAP with the
+    /// client certificate the tenant issued ([`crate::google`]).
+    GoogleWorkspace,
 }
 
 /// How the connection to the domain controller was protected, as it turned out.
@@ -231,6 +234,7 @@ impl fmt::Display for SyncMethod {
         f.write_str(match self {
             SyncMethod::DirectoryConnector => "directory connector",
             SyncMethod::Agent => "synchronization engine (agent)",
+            SyncMethod::GoogleWorkspace => "Google Workspace (Secure LDAP)",
         })
     }
 }

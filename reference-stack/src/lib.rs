@@ -30,6 +30,8 @@
 //!   watermark, tombstones), merged into what that run read.
 //! - [`transfer`]: the snapshot as a versioned, authenticated payload, pushed over HTTPS
 //!   by the agent.
+//! - [`google`]: the Google Workspace method: Secure LDAP with the client certificate,
+//!   a full read every run (delta runs compare it with the last one's digest).
 //! - [`signin`]: sign-in pass-through.
 //! - [`stack`]: `run_sync`, `run_delta_sync` and `sign_in`, the entry points that string
 //!   the stages together.
@@ -44,6 +46,7 @@ pub mod apply;
 pub mod connect;
 pub mod delta;
 pub mod extract;
+pub mod google;
 pub mod plan;
 pub mod reference;
 pub mod report;

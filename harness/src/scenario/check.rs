@@ -30,6 +30,7 @@ pub fn problems(scenario: &Scenario) -> Vec<Problem> {
             _ => {}
         }
     }
+    out.extend(super::google::problems(scenario));
     if expectations == 0 {
         out.push(Problem {
             path: "steps".into(),

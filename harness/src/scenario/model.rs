@@ -27,8 +27,12 @@ pub struct Scenario {
     /// Directory connector (default) or agent.
     #[serde(default = "default_method")]
     pub method: SyncMethod,
-    /// The connector settings.
-    pub connector: ConnectorSettings,
+    /// The connector settings; every method but `google-workspace` needs them.
+    #[serde(default)]
+    pub connector: Option<ConnectorSettings>,
+    /// The Google Workspace tenant and LDAP client, for `method: google-workspace`.
+    #[serde(default)]
+    pub google_workspace: Option<super::google::GoogleScenario>,
     /// The account settings.
     pub settings: AccountSettings,
     /// The cloud account before the first step.

@@ -228,6 +228,8 @@ struct Run<'a> {
     engine: &'a dyn SyncEngine,
     dc: FakeDc,
     dcs: Vec<DcEndpoint>,
+    /// The Google Workspace part of every sync request, for that method.
+    google: Option<engine_contract::google::GoogleWorkspaceRequest>,
     /// Unix seconds; the directory's clock reads it too, so account expiry and the
     /// schedule agree.
     now: Arc<AtomicI64>,
@@ -297,11 +299,18 @@ pub async fn run(
             })
         })
         .collect();
+    let google = match &sc.google_workspace {
+        Some(section) if sc.method == engine_contract::report::SyncMethod::GoogleWorkspace => {
+            Some(super::google::request(section, &dc).map_err(|m| loaded.setup_error(m))?)
+        }
+        _ => None,
+    };
     let mut run = Run {
         loaded,
         engine,
         dc,
         dcs,
+        google,
         now,
         account: sc.account.clone(),
         engine_state: None,
@@ -315,11 +324,23 @@ pub async fn run(
         loaded.name,
         sc.description.trim()
     );
-    let _ = writeln!(
-        run.out,
-        "method: {}; connector: {} {:?} port {}",
-        sc.method, sc.connector.primary_host, sc.connector.encryption, sc.connector.port
-    );
+    match (&sc.connector, &sc.google_workspace) {
+        (Some(c), _) => {
+            let _ = writeln!(
+                run.out,
+                "method: {}; connector: {} {:?} port {}",
+                sc.method, c.primary_host, c.encryption, c.port
+            );
+        }
+        (None, Some(g)) => {
+            let _ = writeln!(
+                run.out,
+                "method: {}; domain: {}; LDAP client: {}",
+                sc.method, g.domain, g.client
+            );
+        }
+        (None, None) => {}
+    }
     let result = run.steps().await;
     let Run {
         dc,
@@ -400,7 +421,10 @@ impl Run<'_> {
                     let request = SignInRequest {
                         dcs: self.dcs.clone(),
                         ca_pem: self.ca(),
-                        connector: self.loaded.scenario.connector.clone(),
+                        connector: super::google::connector(
+                            &self.loaded.scenario,
+                            self.google.as_ref(),
+                        ),
                         address: s.address.clone(),
                         password: s.password.clone(),
                     };
@@ -464,11 +488,12 @@ impl Run<'_> {
             method: self.loaded.scenario.method,
             dcs: self.dcs.clone(),
             ca_pem: self.ca(),
-            connector: self.loaded.scenario.connector.clone(),
+            connector: super::google::connector(&self.loaded.scenario, self.google.as_ref()),
             settings: self.loaded.scenario.settings.clone(),
             account: self.account.clone(),
             mode,
             engine_state: self.engine_state.clone(),
+            google_workspace: self.google.clone(),
         }
     }
 
