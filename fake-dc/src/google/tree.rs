@@ -314,3 +314,60 @@ fn ou_entry(dn: &str, parent: &str, name: &str, description: Option<String>) -> 
 fn strs(values: &[&str]) -> Vec<String> {
     values.iter().map(|v| v.to_string()).collect()
 }
+
+#[cfg(test)]
+// A failed unwrap is the clearest test failure; the workspace lint targets library code.
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::fixture::{load_str, LoadOptions};
+
+    const FIXTURE: &str = r#"
+domains:
+  - dns: corp.example.test
+    ous:
+      - name: Staff
+        users:
+          - { cn: Lisa Smith, mail: lisa@example.com }
+          - { cn: No Mail }
+        groups:
+          - { cn: Team, mail: team@example.com, members: [Lisa Smith, No Mail, Inner] }
+          - { cn: Inner, mail: inner@example.com, members: [Lisa Smith] }
+          - { cn: Unmailed, members: [Lisa Smith] }
+google:
+  domain: example.com
+"#;
+
+    #[test]
+    fn the_tree_has_googles_shape() {
+        let dir = load_str(FIXTURE, "t.yaml", LoadOptions::default()).unwrap();
+        let spec = dir.google.clone().unwrap();
+        let tree = build(&dir, &spec);
+        let dns: Vec<&str> = tree.entries.iter().map(|e| e.dn.as_str()).collect();
+        assert_eq!(
+            dns,
+            [
+                "dc=example,dc=com",
+                "ou=Users,dc=example,dc=com",
+                "ou=Groups,dc=example,dc=com",
+                "ou=Staff,ou=Users,dc=example,dc=com",
+                "uid=lisa,ou=Staff,ou=Users,dc=example,dc=com",
+                "cn=team,ou=Groups,dc=example,dc=com",
+                "cn=inner,ou=Groups,dc=example,dc=com",
+            ]
+        );
+        let lisa = tree.get("uid=lisa,ou=staff,ou=users,dc=example,dc=com").unwrap();
+        assert_eq!(lisa.get("cn"), ["lisa", "Lisa Smith"]);
+        assert_eq!(lisa.get("posixUid"), ["lisa_example_com"]);
+        assert_eq!(lisa.get("memberOf").len(), 2);
+        let team = tree.get("cn=team,ou=groups,dc=example,dc=com").unwrap();
+        assert_eq!(
+            team.get("member"),
+            [
+                "uid=lisa,ou=Staff,ou=Users,dc=example,dc=com",
+                "cn=inner,ou=Groups,dc=example,dc=com"
+            ]
+        );
+        assert_eq!(team.get("memberUid"), ["lisa"]);
+    }
+}
