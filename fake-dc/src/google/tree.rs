@@ -356,7 +356,9 @@ google:
                 "cn=inner,ou=Groups,dc=example,dc=com",
             ]
         );
-        let lisa = tree.get("uid=lisa,ou=staff,ou=users,dc=example,dc=com").unwrap();
+        let lisa = tree
+            .get("uid=lisa,ou=staff,ou=users,dc=example,dc=com")
+            .unwrap();
         assert_eq!(lisa.get("cn"), ["lisa", "Lisa Smith"]);
         assert_eq!(lisa.get("posixUid"), ["lisa_example_com"]);
         assert_eq!(lisa.get("memberOf").len(), 2);
