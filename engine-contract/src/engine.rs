@@ -87,7 +87,7 @@ pub struct SyncRequest {
     /// For the `google-workspace` method: the tenant's Secure LDAP service and the
     /// settings entered for it; absent for every other method.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub google_workspace: Option<crate::google::GoogleWorkspaceRequest>,
+    pub google_workspace: Option<Box<crate::google::GoogleWorkspaceRequest>>,
 }
 
 /// What an engine reports for one sync.

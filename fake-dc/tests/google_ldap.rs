@@ -16,7 +16,8 @@ const FIXTURE: &str = include_str!("fixtures/google.yaml");
 const BASE: &str = "dc=example,dc=com";
 
 struct Google {
-    dc: FakeDc,
+    /// Held so the service runs as long as the test needs it.
+    _dc: FakeDc,
     /// CA, certificates and keys on disk.
     dir: PathBuf,
     port: u16,
@@ -60,7 +61,7 @@ impl Google {
         std::fs::write(folder.join("stranger.key"), key.serialize_pem()).unwrap();
         let port = google.address.port();
         Google {
-            dc,
+            _dc: dc,
             dir: folder,
             port,
         }

@@ -493,7 +493,7 @@ impl Run<'_> {
             account: self.account.clone(),
             mode,
             engine_state: self.engine_state.clone(),
-            google_workspace: self.google.clone(),
+            google_workspace: self.google.clone().map(Box::new),
         }
     }
 
