@@ -9,6 +9,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
+mod serve_support;
+
 use fake_dc::fixture::{self, LoadOptions};
 use fake_dc::server::{FakeDc, HostConfig};
 
@@ -408,4 +410,52 @@ fn a_bad_google_section_names_each_field() {
     assert!(out.contains("google.domain"), "{out}");
     assert!(out.contains("client 'sync' is declared twice"), "{out}");
     assert!(out.starts_with("google.yaml:"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fake_dc_serve_reports_the_service_and_writes_the_client_files() {
+    let served = serve_support::serve(&serve_support::fixture("google-workspace.yaml"), &[]);
+    let google = &served.ready["google"];
+    assert_eq!(google["base-dn"], BASE, "{google}");
+    let url = google["url"].as_str().unwrap().to_string();
+    let client = |name: &str| {
+        google["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no client {name} in {google}"))
+    };
+    let sync = client("sync-client");
+    assert_eq!(client("revoked-client")["certificate"], "revoked");
+    let cert = PathBuf::from(sync["cert-path"].as_str().unwrap());
+    let key = PathBuf::from(sync["key-path"].as_str().unwrap());
+    let ca = served.ready["ca"]["path"].as_str().unwrap().to_string();
+    let mut cmd = Command::new(test_peers::tool("ldapsearch"));
+    cmd.args(["-x", "-LLL", "-H", &url, "-b", BASE, "(uid=alice)", "mail"])
+        .env("LDAPCONF", "/dev/null")
+        .env("LDAPRC", "/dev/null")
+        .env("LDAPTLS_CACERT", &ca)
+        .env("LDAPTLS_REQCERT", "demand")
+        .env("LDAPTLS_CERT", &cert)
+        .env("LDAPTLS_KEY", &key);
+    let o = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("mail: alice@example.com"),
+        "{}",
+        text(&o)
+    );
+    // The files go with the process.
+    let Some(folder) = cert.parent().map(PathBuf::from) else {
+        panic!("{cert:?} has no folder")
+    };
+    let mut served = served;
+    drop(served.stdin.take());
+    let status = served.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(!folder.exists(), "{folder:?} was left behind");
 }
