@@ -99,6 +99,10 @@ pub struct SyncRequest {
     /// `engine-state`, so an engine that does not know the flag still answers safely.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dry_run: bool,
+    /// For the `google-workspace` method: the tenant's Secure LDAP service and the
+    /// settings entered for it; absent for every other method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub google_workspace: Option<Box<crate::google::GoogleWorkspaceRequest>>,
 }
 
 /// What an engine reports for one sync.

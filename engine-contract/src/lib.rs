@@ -23,6 +23,7 @@ pub mod azure_ad;
 pub mod change;
 pub mod engine;
 pub mod extraction;
+pub mod google;
 pub mod guid;
 #[doc(hidden)]
 pub mod keyed;

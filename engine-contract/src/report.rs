@@ -21,6 +21,9 @@ pub enum SyncMethod {
     Agent,
     /// The cloud read the customer's Azure AD tenant through Microsoft Graph.
     AzureAd,
+    /// The cloud read a Google Workspace tenant over Google's Secure LDAP with the
+    /// client certificate the tenant issued ([`crate::google`]).
+    GoogleWorkspace,
 }
 
 /// How the connection to the domain controller was protected, as it turned out.
@@ -234,6 +237,7 @@ impl fmt::Display for SyncMethod {
             SyncMethod::DirectoryConnector => "directory connector",
             SyncMethod::Agent => "synchronization engine (agent)",
             SyncMethod::AzureAd => "azure ad (microsoft graph)",
+            SyncMethod::GoogleWorkspace => "Google Workspace (Secure LDAP)",
         })
     }
 }

@@ -28,9 +28,9 @@ account, one paged subtree search with pages of 1,000, ranged retrieval of
 distribution lists, addresses from ``mail``/``proxyAddresses``), the three TLS modes,
 failover to the secondary host only when the primary cannot be reached, sign-in
 pass-through, and the apply rules its claimed scenarios need. It does not implement the
-agent method, the Azure AD method (Microsoft Graph: the ``azure-ad-*`` scenarios),
-contacts as cloud contacts, or address conflicts, and claims no scenario that needs
-them.
+agent method, the Azure AD method (Microsoft Graph: the ``azure-ad-*`` scenarios), the
+google-workspace method (Google Secure LDAP with a client certificate), contacts as
+cloud contacts, or address conflicts, and claims no scenario that needs them.
 
 It also claims the ``harness fuzz`` properties it holds to (``property:<name>``, listed
 in PROPERTIES): fuzzing judges an engine only on those.

@@ -26,6 +26,7 @@ pub mod directory;
 pub mod dn;
 pub mod filter;
 pub mod fixture;
+pub mod google;
 pub mod graph;
 pub mod ldif;
 pub mod order;

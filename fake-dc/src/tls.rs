@@ -187,12 +187,12 @@ fn generate_err(what: &'static str) -> impl FnOnce(rcgen::Error) -> TlsError {
 }
 
 /// The one crypto provider this workspace builds configs with.
-fn provider() -> Arc<CryptoProvider> {
+pub(crate) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// Both versions, because AD (and the sync clients under test) still negotiate TLS 1.2.
-const PROTOCOL_VERSIONS: &[&rustls::SupportedProtocolVersion] =
+pub(crate) const PROTOCOL_VERSIONS: &[&rustls::SupportedProtocolVersion] =
     &[&rustls::version::TLS13, &rustls::version::TLS12];
 
 /// The per-process certificate authority that signs every trusted listener certificate.
@@ -345,6 +345,29 @@ impl CertificateAuthority {
                 source,
             })?;
         Ok(Arc::new(config))
+    }
+}
+
+impl CertificateAuthority {
+    /// A current, CA-signed leaf for `host_names` and its key, for a listener that builds
+    /// its own rustls config (Google Secure LDAP asks for client certificates).
+    pub(crate) fn issue_server_cert(
+        &self,
+        host_names: &[String],
+    ) -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), TlsError> {
+        let sans = subject_alt_names(host_names)?;
+        let first = host_names.first().ok_or(TlsError::NoHostNames)?;
+        let now = OffsetDateTime::now_utc();
+        let key = KeyPair::generate().map_err(generate_err("server key"))?;
+        let cert = leaf_params(
+            first,
+            sans,
+            now - Duration::days(1),
+            now + Duration::days(365),
+        )
+        .signed_by(&key, &self.issuer)
+        .map_err(generate_err("CA-signed server certificate"))?;
+        Ok((cert.der().clone(), PrivateKeyDer::from(key)))
     }
 }
 

@@ -89,6 +89,7 @@ pub fn scenario(fixture: &Path, settings: &Path) -> Result<LoadedScenario, Scena
         method: parsed.method,
         connector: Some(parsed.connector),
         azure_ad: None,
+        google_workspace: None,
         settings: parsed.settings,
         account: parsed.account,
         property: None,

@@ -32,6 +32,8 @@
 //!   by the agent.
 //! - [`graph`]: the Azure AD method: Microsoft Graph read with client credentials,
 //!   paging and delta queries, into the same transform and apply.
+//! - [`google`]: the Google Workspace method: Secure LDAP with the client certificate,
+//!   a full read every run (delta runs compare it with the last one's digest).
 //! - [`signin`]: sign-in pass-through.
 //! - [`stack`]: `run_sync`, `run_delta_sync` and `sign_in`, the entry points that string
 //!   the stages together.
@@ -46,6 +48,7 @@ pub mod apply;
 pub mod connect;
 pub mod delta;
 pub mod extract;
+pub mod google;
 pub mod graph;
 pub mod plan;
 pub mod reference;

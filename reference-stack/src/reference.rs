@@ -144,6 +144,40 @@ impl SyncEngine for ReferenceEngine {
             if request.method == crate::report::SyncMethod::AzureAd {
                 return Ok(self.azure_ad(request).await);
             }
+            if let (crate::report::SyncMethod::GoogleWorkspace, Some(google)) =
+                (request.method, &request.google_workspace)
+            {
+                let env = environment(&request.dcs, request.ca_pem.as_ref(), request.method, self.timeout, &self.cloud);
+                let delta = request.mode == SyncMode::Delta;
+                let previous: Option<crate::google::GoogleState> = request
+                    .engine_state
+                    .clone()
+                    .and_then(|state| serde_json::from_value(state).ok());
+                let ran = crate::google::run(
+                    &env,
+                    request.ca_pem.as_deref(),
+                    google,
+                    &request.settings,
+                    &request.account,
+                    delta,
+                    previous.as_ref(),
+                )
+                .await;
+                let engine_state = ran.state.and_then(|s| serde_json::to_value(s).ok());
+                return Ok(SyncResponse {
+                    report: ran.sync.report,
+                    account: ran.sync.account,
+                    extraction: ran.detail,
+                    engine_state,
+                });
+            }
+            if request.method == crate::report::SyncMethod::GoogleWorkspace {
+                return Err(EngineError::Contract {
+                    engine: REFERENCE_ENGINE.to_owned(),
+                    reason: "a google-workspace sync request without its google-workspace settings"
+                        .to_owned(),
+                });
+            }
             let Some(connector) = &request.connector else {
                 let error = NoConnector(request.method);
                 let report = crate::report::Report::failed(

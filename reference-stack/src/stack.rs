@@ -235,7 +235,9 @@ async fn run(
         steps: env.steps.as_ref(),
     };
     let source = match env.method {
-        SyncMethod::DirectoryConnector | SyncMethod::AzureAd => MemberSource::SameConnection,
+        SyncMethod::DirectoryConnector | SyncMethod::AzureAd | SyncMethod::GoogleWorkspace => {
+            MemberSource::SameConnection
+        }
         SyncMethod::Agent => {
             let port = env.gc_port.unwrap_or(match connector.encryption {
                 EncryptionMode::None => 3268,
@@ -282,7 +284,9 @@ async fn run(
     let started = Instant::now();
     let snapshot = match env.method {
         // The connector runs in the cloud: the snapshot is already where apply runs.
-        SyncMethod::DirectoryConnector | SyncMethod::AzureAd => snapshot,
+        SyncMethod::DirectoryConnector | SyncMethod::AzureAd | SyncMethod::GoogleWorkspace => {
+            snapshot
+        }
         SyncMethod::Agent => match env.cloud.deliver(&env.site, &snapshot).await {
             Ok(received) => received,
             Err(error) => {

@@ -131,6 +131,14 @@ struct ServeArgs {
     /// Write the CA certificate (PEM) here, for clients to trust.
     #[arg(long)]
     ca_out: Option<PathBuf>,
+    /// Google Secure LDAP listener, when the fixture declares a `google:` tenant
+    /// (default: a free port on 127.0.0.1; Google's own is 636).
+    #[arg(long, value_name = "ADDR")]
+    google: Option<SocketAddr>,
+    /// Write each Google LDAP client's certificate and key here as NAME.crt and NAME.key
+    /// (default with --ready-json: a folder in the temporary directory, removed on exit).
+    #[arg(long, value_name = "DIR")]
+    google_certs_out: Option<PathBuf>,
     /// Extra certificate names besides the host and domain (e.g. localhost).
     #[arg(long = "cert-name")]
     cert_names: Vec<String>,
@@ -320,6 +328,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let result = runtime.block_on(async move {
         let mut builder = FakeDc::builder(dir).options(options);
+        if let Some(addr) = args.google {
+            builder = builder.google_address(addr);
+        }
         for (name, config) in hosts {
             builder = builder.host(name, config);
         }
@@ -382,6 +393,28 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 stop.clone(),
             ));
         }
+        let google_dir = match (&args.google_certs_out, args.ready_json) {
+            (Some(p), _) => Some(p.clone()),
+            (None, true) => {
+                Some(std::env::temp_dir().join(format!("fake-dc-{}-google", std::process::id())))
+            }
+            (None, false) => None,
+        };
+        let mut google_info = None;
+        if let (Some(google), Some(folder)) = (dc.google(), &google_dir) {
+            let info =
+                fake_dc::serve::write_google_credentials(google, folder).with_context(|| {
+                    format!(
+                        "writing the Google LDAP client certificates to {}",
+                        folder.display()
+                    )
+                })?;
+            eprintln!(
+                "Google Secure LDAP client certificates written to {}",
+                folder.display()
+            );
+            google_info = Some(info);
+        }
         if args.ready_json {
             let mut line = ReadyLine::new(
                 &dc,
@@ -389,6 +422,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 control_info,
             );
             line.graph = graph.as_ref().map(fake_dc::serve::GraphInfo::of);
+            line.google = google_info;
             use std::io::Write as _;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", line.to_json())
@@ -410,6 +444,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     }
                 }
             }
+            if let Some(google) = dc.google() {
+                println!("Google Secure LDAP listening on {}", google.url());
+            }
         }
         let why = stop_signal(args.exit_on_stdin_close)
             .await
@@ -419,6 +456,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         dc.stop().await;
         if let (Some(path), None) = (&ca_path, &args.ca_out) {
             let _ = std::fs::remove_file(path);
+        }
+        if let (Some(folder), None, true) =
+            (&google_dir, &args.google_certs_out, dc.google().is_some())
+        {
+            let _ = std::fs::remove_dir_all(folder);
         }
         anyhow::Ok(())
     });

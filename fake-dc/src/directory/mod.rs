@@ -151,6 +151,8 @@ pub struct Directory {
     pub replication_grants: Vec<(EntryId, EntryId)>,
     /// The `azureAd:` tenant served as Graph; it travels through snapshots and reloads.
     pub azure_ad: Option<Arc<crate::graph::Tenant>>,
+    /// The fixture's Google Workspace tenant, served over Secure LDAP ([`crate::google`]).
+    pub google: Option<crate::google::GoogleSpec>,
     clock: Clock,
 }
 
@@ -191,6 +193,7 @@ impl Directory {
             entry_order: crate::order::EntryOrder::default(),
             replication_grants: Vec::new(),
             azure_ad: None,
+            google: None,
             clock: Arc::new(ids::system_now),
         }
     }

@@ -195,6 +195,7 @@ impl Collector {
                 query_policy: Default::default(),
                 entry_order: Default::default(),
                 azure_ad: None,
+                google: None,
             },
             notes,
             objects: count - outside,
@@ -470,6 +471,7 @@ fn skeleton_keys(domains: &[Domain], collector: &mut Collector) -> HashSet<Strin
         query_policy: Default::default(),
         entry_order: Default::default(),
         azure_ad: None,
+        google: None,
     };
     match crate::fixture::build(&fixture, Default::default()) {
         Ok(dir) => dir

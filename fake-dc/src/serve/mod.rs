@@ -38,6 +38,9 @@ pub struct ReadyLine {
     /// Microsoft Graph, when the fixture declares an `azureAd:` tenant.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub graph: Option<GraphInfo>,
+    /// Google Secure LDAP, when the fixture declares a `google:` tenant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub google: Option<GoogleInfo>,
 }
 
 /// How to reach the fixture's tenant: Graph's base URL and the identity platform's.
@@ -65,6 +68,75 @@ impl GraphInfo {
             authority: base,
         }
     }
+}
+
+/// Google Secure LDAP as a client reaches it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct GoogleInfo {
+    /// `ldaps://127.0.0.1:PORT`; the certificate is also valid for `localhost` and
+    /// `ldap.google.com`, and signed by the ready line's CA.
+    pub url: String,
+    /// The tenant's primary domain.
+    pub domain: String,
+    /// `dc=example,dc=com`.
+    pub base_dn: String,
+    /// Each LDAP client and where its certificate and key were written.
+    pub clients: Vec<GoogleClientInfo>,
+}
+
+/// One LDAP client's files.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct GoogleClientInfo {
+    pub name: String,
+    /// `valid`, `revoked` or `expired`, as the fixture declared it.
+    pub certificate: String,
+    /// The certificate's PEM file (`<name>.crt`).
+    pub cert_path: String,
+    /// The key's PEM file (`<name>.key`, readable by its owner only).
+    pub key_path: String,
+}
+
+/// Writes every client's certificate and key into `dir` (created if missing), as
+/// `<name>.crt` and `<name>.key`, the names Google's downloads suggest.
+pub fn write_google_credentials(
+    google: &crate::google::GoogleLdap,
+    dir: &Path,
+) -> std::io::Result<GoogleInfo> {
+    std::fs::create_dir_all(dir)?;
+    let mut clients = Vec::new();
+    for c in &google.clients {
+        let cert = dir.join(format!("{}.crt", c.name));
+        let key = dir.join(format!("{}.key", c.name));
+        std::fs::write(&cert, &c.cert_pem)?;
+        write_private(&key, &c.key_pem)?;
+        clients.push(GoogleClientInfo {
+            name: c.name.clone(),
+            certificate: c.state.name().to_string(),
+            cert_path: cert.display().to_string(),
+            key_path: key.display().to_string(),
+        });
+    }
+    Ok(GoogleInfo {
+        url: google.url(),
+        domain: google.domain.clone(),
+        base_dn: google.base_dn.clone(),
+        clients,
+    })
+}
+
+/// A key file only its owner can read, as TLS libraries expect of private keys.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(text.as_bytes())
 }
 
 /// One domain, as a client addresses it.
@@ -129,6 +201,7 @@ impl ReadyLine {
             },
             control,
             graph: None,
+            google: None,
         }
     }
 

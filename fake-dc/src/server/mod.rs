@@ -40,7 +40,7 @@ mod host;
 mod ids;
 mod listener;
 mod notify;
-mod paging;
+pub(crate) mod paging;
 mod ranged;
 mod reply;
 mod rootdse;
@@ -67,6 +67,7 @@ pub use search::MAX_PAGE_SIZE;
 pub use stats::StatsSnapshot;
 
 use crate::directory::Directory;
+use crate::google::GoogleLdap;
 use crate::policy::QueryPolicy;
 use crate::tls::{CertProfile, CertificateAuthority, TlsError};
 use listener::HostRuntime;
@@ -228,9 +229,18 @@ pub struct FakeDcBuilder {
     hosts: Vec<(String, HostConfig)>,
     /// Limits.
     options: ServerOptions,
+    /// Where Google Secure LDAP listens when the fixture declares a tenant.
+    google_addr: Option<SocketAddr>,
 }
 
 impl FakeDcBuilder {
+    /// Where Google Secure LDAP listens, when the fixture declares a `google:` tenant
+    /// (default: a free port on 127.0.0.1).
+    pub fn google_address(mut self, addr: SocketAddr) -> Self {
+        self.google_addr = Some(addr);
+        self
+    }
+
     /// Adds a simulated DC host; `name` must be one of the fixture's DC hosts.
     pub fn host(mut self, name: impl Into<String>, config: HostConfig) -> Self {
         self.hosts.push((name.into(), config));
@@ -311,11 +321,32 @@ impl FakeDcBuilder {
             .await?;
             hosts.insert(name.to_ascii_lowercase(), host);
         }
+        let google_spec = lock_read(&self.directory).google.clone();
+        let google = match google_spec {
+            Some(spec) => {
+                let addr = self
+                    .google_addr
+                    .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+                Some(
+                    GoogleLdap::start(
+                        spec,
+                        self.directory.clone(),
+                        &ca,
+                        addr,
+                        &tracker,
+                        shutdown.child_token(),
+                    )
+                    .await?,
+                )
+            }
+            None => None,
+        };
         Ok(FakeDc {
             shared,
             hosts,
             ca,
             shutdown,
+            google,
         })
     }
 }
@@ -330,6 +361,8 @@ pub struct FakeDc {
     ca: CertificateAuthority,
     /// Cancelled once, by `shutdown`; every host's token is its child.
     shutdown: CancellationToken,
+    /// Google Secure LDAP, when the fixture declares a tenant.
+    google: Option<GoogleLdap>,
 }
 
 impl FakeDc {
@@ -348,6 +381,7 @@ impl FakeDc {
                 policy,
                 ..ServerOptions::default()
             },
+            google_addr: None,
         }
     }
 
@@ -376,6 +410,12 @@ impl FakeDc {
     /// certificates that clients of the LDAPS listeners already trust.
     pub fn ca(&self) -> &CertificateAuthority {
         &self.ca
+    }
+
+    /// Google Secure LDAP (address, base DN, client certificates), when the fixture
+    /// declares a `google:` tenant.
+    pub fn google(&self) -> Option<&GoogleLdap> {
+        self.google.as_ref()
     }
 
     /// The directory, for reading or changing it while the server runs. Changes show in

@@ -38,7 +38,8 @@ pub fn problems(scenario: &Scenario) -> Vec<Problem> {
                 .into(),
         });
     }
-    if !azure && scenario.connector.is_none() {
+    let google = scenario.method == engine_contract::report::SyncMethod::GoogleWorkspace;
+    if !azure && !google && scenario.connector.is_none() {
         out.push(Problem {
             path: "method".into(),
             message: format!("method {} needs a `connector:` section", scenario.method),
@@ -50,6 +51,7 @@ pub fn problems(scenario: &Scenario) -> Vec<Problem> {
             message: "the azure-ad method has no sign-in pass-through".into(),
         });
     }
+    out.extend(super::google::problems(scenario));
     if expectations == 0 {
         out.push(Problem {
             path: "steps".into(),

@@ -5,6 +5,7 @@
 mod changes;
 pub mod check;
 pub mod expect;
+pub mod google;
 mod graph;
 pub(crate) mod invariant;
 pub mod model;

@@ -27,13 +27,17 @@ pub struct Scenario {
     /// Directory connector (default), agent or azure-ad.
     #[serde(default = "default_method")]
     pub method: SyncMethod,
-    /// The connector settings (the LDAP methods and sign-in).
+    /// The connector settings: the LDAP methods and sign-in (all but `azure-ad` and
+    /// `google-workspace` need them).
     #[serde(default)]
     pub connector: Option<ConnectorSettings>,
     /// The Azure AD method's settings; its tenant is the fixture's `azureAd:` section,
     /// served as Microsoft Graph by the scenario's fake-dc.
     #[serde(default)]
     pub azure_ad: Option<engine_contract::azure_ad::AzureAdSettings>,
+    /// The Google Workspace tenant and LDAP client, for `method: google-workspace`.
+    #[serde(default)]
+    pub google_workspace: Option<super::google::GoogleScenario>,
     /// The account settings.
     pub settings: AccountSettings,
     /// The cloud account before the first step.

@@ -247,6 +247,8 @@ struct Run<'a> {
     dcs: Vec<DcEndpoint>,
     /// Microsoft Graph, when the directory declares an Azure AD tenant.
     graph: Option<GraphServer>,
+    /// The Google Workspace part of every sync request, for that method.
+    google: Option<engine_contract::google::GoogleWorkspaceRequest>,
     /// Unix seconds; the directory's clock reads it too, so account expiry and the
     /// schedule agree.
     now: Arc<AtomicI64>,
@@ -319,12 +321,19 @@ pub async fn run(
     let graph = super::graph::start(&dc, sc.method)
         .await
         .map_err(|m| loaded.setup_error(m))?;
+    let google = match &sc.google_workspace {
+        Some(section) if sc.method == engine_contract::report::SyncMethod::GoogleWorkspace => {
+            Some(super::google::request(section, &dc).map_err(|m| loaded.setup_error(m))?)
+        }
+        _ => None,
+    };
     let mut run = Run {
         loaded,
         engine,
         dc,
         dcs,
         graph,
+        google,
         now,
         account: sc.account.clone(),
         engine_state: None,
@@ -338,7 +347,16 @@ pub async fn run(
         loaded.name,
         sc.description.trim()
     );
-    let _ = writeln!(run.out, "{}", super::graph::header(sc));
+    let header = match &sc.google_workspace {
+        Some(g) if sc.method == engine_contract::report::SyncMethod::GoogleWorkspace => {
+            format!(
+                "method: {}; domain: {}; LDAP client: {}",
+                sc.method, g.domain, g.client
+            )
+        }
+        _ => super::graph::header(sc),
+    };
+    let _ = writeln!(run.out, "{header}");
     let result = run.steps().await;
     let Run {
         dc,
@@ -511,6 +529,7 @@ impl Run<'_> {
             mode,
             engine_state: self.engine_state.clone(),
             dry_run: false,
+            google_workspace: self.google.clone().map(Box::new),
         }
     }
 
