@@ -17,6 +17,7 @@ mod connect;
 mod extract;
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -163,8 +164,8 @@ pub async fn run(
     let verified = TlsOutcome::Verified {
         server_name: SECURE_LDAP_HOST.to_owned(),
     };
-    let mut ldap = match connected {
-        Ok(ldap) => ldap,
+    let (mut ldap, quota_retries) = match connected {
+        Ok(c) => (c.ldap, c.quota_retries),
         Err(error) => {
             let tls = match &error {
                 ConnectError::Tls { reason, .. } => TlsOutcome::Failed {
@@ -202,6 +203,12 @@ pub async fn run(
         stats.entries,
         stats.pages
     );
+    if quota_retries > 0 {
+        let _ = write!(
+            detail,
+            "; {quota_retries} bind(s) refused over the bind quota, tried again after backing off"
+        );
+    }
     if delta {
         match previous.filter(|p| p.base_dn == base_dn) {
             Some(previous) => {

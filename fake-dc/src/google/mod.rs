@@ -37,7 +37,7 @@ use crate::tls::CertificateAuthority;
 pub const HOST_NAMES: [&str; 3] = ["ldap.google.com", "localhost", "127.0.0.1"];
 
 /// A running Secure LDAP service.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct GoogleLdap {
     /// Where it listens.
     pub address: SocketAddr,
@@ -47,12 +47,30 @@ pub struct GoogleLdap {
     pub base_dn: String,
     /// Every client's certificate and key.
     pub clients: Vec<ClientCredentials>,
+    service: Arc<session::Service>,
+}
+
+impl std::fmt::Debug for GoogleLdap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GoogleLdap")
+            .field("address", &self.address)
+            .field("domain", &self.domain)
+            .field("clients", &self.clients.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl GoogleLdap {
     /// `ldaps://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("ldaps://{}", self.address)
+    }
+
+    /// Refuses the next `n` binds with ADMIN_LIMIT_EXCEEDED (11), as Google answers a
+    /// client over its bind quota, however slowly they come: a fault for tests of a
+    /// client's backing off.
+    pub fn refuse_binds_over_quota(&self, n: u32) {
+        self.service.refuse_binds(n);
     }
 
     /// The credentials of the client named `name`.
@@ -80,13 +98,14 @@ impl GoogleLdap {
         };
         let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
         let address = listener.local_addr().map_err(bind_error)?;
+        let service = Arc::new(session::Service::new(spec.clone(), directory));
         let ldap = GoogleLdap {
             address,
             domain: spec.domain.clone(),
             base_dn: spec.base_dn(),
             clients,
+            service: service.clone(),
         };
-        let service = Arc::new(session::Service::new(spec, directory));
         tracker.spawn(listener::accept_loop(
             listener,
             tls,

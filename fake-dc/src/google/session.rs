@@ -14,6 +14,7 @@
 //! - a base that does not exist NO_SUCH_OBJECT (32), a malformed one INVALID_DN_SYNTAX (34).
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,9 @@ pub(crate) struct Service {
     pub directory: SharedDirectory,
     /// Recent successful-certificate binds, for the quota.
     binds: Mutex<VecDeque<Instant>>,
+    /// Binds still to refuse as over the quota whatever the rate: a scenario's fault,
+    /// so a test of backing off does not depend on timing.
+    refusals: AtomicU32,
 }
 
 impl Service {
@@ -46,11 +50,23 @@ impl Service {
             spec,
             directory,
             binds: Mutex::new(VecDeque::new()),
+            refusals: AtomicU32::new(0),
         }
+    }
+
+    /// Refuses the next `n` binds as over the quota.
+    pub fn refuse_binds(&self, n: u32) {
+        self.refusals.store(n, Ordering::SeqCst);
     }
 
     /// Counts a bind against the quota; false when it is over.
     fn bind_allowed(&self) -> bool {
+        let refused = self
+            .refusals
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if refused.is_ok() {
+            return false;
+        }
         let Some(quota) = self.spec.bind_quota_per_second.filter(|q| *q > 0) else {
             return true;
         };

@@ -78,6 +78,10 @@ pub(super) fn describe(step: &Step) -> String {
             serde_json::to_string(f).unwrap_or_default()
         ),
         Step::ClearGraphFaults(_) => "clear microsoft graph faults".to_string(),
+        Step::GoogleFault(f) => format!(
+            "google secure ldap fault: the next {} bind(s) refused over the bind quota",
+            f.refuse_binds
+        ),
         Step::AdvanceClock(d) => format!("advance clock {d}"),
         Step::SignIn(s) => format!("sign in as {} (expect {})", s.address, s.expect),
         Step::Expect(_) => "expect".into(),

@@ -25,6 +25,15 @@ pub struct GoogleScenario {
     pub access_credentials: bool,
 }
 
+/// `google-fault:` in a scenario: Secure LDAP misbehaving the way Google's does.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct GoogleFault {
+    /// The next this many binds get ADMIN_LIMIT_EXCEEDED (11), Google's answer to a
+    /// client over its bind quota, however slowly they come.
+    pub refuse_binds: u32,
+}
+
 /// The rules between `method:`, `connector:` and `google-workspace:`.
 pub fn problems(scenario: &Scenario) -> Vec<Problem> {
     let mut out = Vec::new();

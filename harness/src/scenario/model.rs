@@ -165,6 +165,9 @@ pub enum Step {
     GraphFault(fake_dc::graph::GraphFaultSpec),
     /// Clear every fault of the Microsoft Graph listener (`clear-graph-faults: all`).
     ClearGraphFaults(String),
+    /// Make Google Secure LDAP refuse binds as over its bind quota
+    /// (`google-fault: { refuse-binds: 2 }`).
+    GoogleFault(super::google::GoogleFault),
     /// Move the clock forward (`90m`, `6h`, `2d`); the account's schedule (08:00, 13:00,
     /// 23:00 in its region) runs every sync that falls due.
     AdvanceClock(String),

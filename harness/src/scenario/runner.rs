@@ -16,10 +16,10 @@ use time::OffsetDateTime;
 
 use super::changes::{apply_change, describe, faults};
 
+mod clock;
 mod preview;
 use super::model::{Scenario, Step};
 use super::{expect, invariant, render};
-use crate::schedule;
 use engine_contract::account::Account;
 use engine_contract::engine::{
     DcEndpoint, SignInRequest, SyncEngine, SyncMode, SyncRequest, SyncResponse,
@@ -233,6 +233,7 @@ pub fn step_kind(step: &Step) -> &'static str {
         Step::ClearFaults(_) => "clear-faults",
         Step::GraphFault(_) => "graph-fault",
         Step::ClearGraphFaults(_) => "clear-graph-faults",
+        Step::GoogleFault(_) => "google-fault",
         Step::AdvanceClock(_) => "advance-clock",
         Step::SignIn(_) => "sign-in",
         Step::Expect(_) => "expect",
@@ -427,6 +428,17 @@ impl Run<'_> {
                         .map_err(|m| self.loaded.step_error(i, step, m))?;
                     let _ = writeln!(self.out, "done");
                 }
+                Step::GoogleFault(f) => {
+                    let google = self.dc.google().ok_or_else(|| {
+                        self.loaded.step_error(
+                            i,
+                            step,
+                            "the directory declares no `google:` tenant to serve Secure LDAP",
+                        )
+                    })?;
+                    google.refuse_binds_over_quota(f.refuse_binds);
+                    let _ = writeln!(self.out, "done");
+                }
                 Step::ClearFaults(host) => {
                     self.dc
                         .clear_faults(host)
@@ -574,46 +586,4 @@ impl Run<'_> {
         }
         self.last = Some(response);
     }
-
-    /// Moves the clock, running every scheduled sync that falls due on the way.
-    async fn advance(&mut self, by: std::time::Duration) {
-        let region = self.loaded.scenario.settings.region;
-        let from_secs = self.now.load(Ordering::SeqCst);
-        let to_secs = from_secs.saturating_add(i64::try_from(by.as_secs()).unwrap_or(i64::MAX / 2));
-        let (Ok(from), Ok(to)) = (
-            OffsetDateTime::from_unix_timestamp(from_secs),
-            OffsetDateTime::from_unix_timestamp(to_secs),
-        ) else {
-            self.failures
-                .push("advance-clock: time out of range".into());
-            return;
-        };
-        let runs = schedule::runs_between(region, from.to_utc(), to.to_utc());
-        let _ = writeln!(
-            self.out,
-            "{} scheduled sync(s) between {} and {}",
-            runs.len(),
-            fmt_time(from),
-            fmt_time(to)
-        );
-        for at in runs {
-            self.now.store(at.unix_timestamp(), Ordering::SeqCst);
-            let zone = schedule::zone_name(region, at);
-            let local = at.to_offset(schedule::utc_offset(region, at));
-            let _ = writeln!(
-                self.out,
-                "-- scheduled sync at {} ({:02}:{:02} {zone})",
-                fmt_time(at.into()),
-                local.hour(),
-                local.minute()
-            );
-            self.sync("scheduled", SyncMode::Full).await;
-        }
-        self.now.store(to_secs, Ordering::SeqCst);
-    }
-}
-
-fn fmt_time(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }

@@ -52,8 +52,50 @@ fn tls_config(
     Ok(Arc::new(config))
 }
 
-/// Connects and binds; every error names Google's host.
+/// How often a bind refused for Google's bind quota is tried again, and the first wait.
+/// Google asks clients over the quota to back off exponentially; four tries with waits of
+/// 0.5, 1 and 2 s outlast a quota of one bind per second with room to spare.
+const QUOTA_TRIES: u32 = 4;
+const FIRST_WAIT: Duration = Duration::from_millis(500);
+
+/// A connection, and how many binds Google refused for its quota before one went through.
+pub(super) struct Connected {
+    pub ldap: Ldap,
+    pub quota_retries: u32,
+}
+
+/// Connects and binds, backing off and trying again while Google answers the bind with
+/// ADMIN_LIMIT_EXCEEDED (11, its bind quota); every other error is final.
 pub(super) async fn connect(
+    request: &GoogleWorkspaceRequest,
+    ca_pem: Option<&str>,
+    timeout: Duration,
+) -> Result<Connected, ConnectError> {
+    let mut wait = FIRST_WAIT;
+    let mut quota_retries = 0;
+    loop {
+        match connect_once(request, ca_pem, timeout).await {
+            Ok(ldap) => {
+                return Ok(Connected {
+                    ldap,
+                    quota_retries,
+                })
+            }
+            Err(ConnectError::Bind {
+                failure: BindFailure::Refused { rc: 11, .. },
+                ..
+            }) if quota_retries + 1 < QUOTA_TRIES => {
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+                quota_retries += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// One connection and bind; every error names Google's host.
+async fn connect_once(
     request: &GoogleWorkspaceRequest,
     ca_pem: Option<&str>,
     timeout: Duration,
