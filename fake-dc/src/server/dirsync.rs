@@ -271,9 +271,11 @@ pub(crate) fn search(
         .collect();
     // Tombstones, whatever the filter (a tombstone has lost the attributes the filter
     // would test), in first rounds too: AD includes deleted objects in DirSync results
-    // without being asked. Under object security only for a caller AD lets read
-    // `CN=Deleted Objects` (its administrators, who hold the replication right).
-    if !object_security || dir.can_replicate(ctx.identity, head) {
+    // without being asked. A first round under object security leaves them out unless
+    // the caller may read `CN=Deleted Objects` (AD's administrators, who hold the
+    // replication right); later rounds report deletions to every caller, so a sync
+    // without the right still learns of them (docs/dirsync.md).
+    if from.is_some() || !object_security || dir.can_replicate(ctx.identity, head) {
         if let Some(graveyard) = dir.domain_of(head).map(|d| d.deleted_objects) {
             candidates.extend(
                 dir.scope(graveyard, Scope::OneLevel)
