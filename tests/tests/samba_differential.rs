@@ -3,6 +3,9 @@
 //! bind sub-codes and entries are compared after GUIDs, SIDs, USNs and times are
 //! normalized. Where Samba is known to differ from Windows (/work/shared/AD-BEHAVIOUR.md),
 //! the case is an exception: fake-dc must give Windows' answer. Never skipped.
+//! After the queries, a sequence of DirSync rounds and writes (`samba_differential/
+//! dirsync.rs`) is sent to both, each step judged the same way, and each server is
+//! given the other's cookie.
 
 use std::collections::BTreeMap;
 
