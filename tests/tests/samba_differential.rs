@@ -3,8 +3,14 @@
 //! bind sub-codes and entries are compared after GUIDs, SIDs, USNs and times are
 //! normalized. Where Samba is known to differ from Windows (/work/shared/AD-BEHAVIOUR.md),
 //! the case is an exception: fake-dc must give Windows' answer. Never skipped.
+//! After the queries, a sequence of DirSync rounds and writes (`samba_differential/
+//! dirsync.rs`) is sent to both, each step judged the same way, and each server is
+//! given the other's cookie.
 
 use std::collections::BTreeMap;
+
+#[path = "samba_differential/dirsync.rs"]
+mod dirsync;
 
 use fake_dc::server::{FakeDc, HostConfig};
 use ldap3::controls::{PagedResults, RawControl};
@@ -46,6 +52,26 @@ const EXCEPTIONS: &[Exception] = &[
         case: "missing base",
         why: "Windows: 32 with 0000208D and the closest existing DN as matchedDN; Samba: 32 from acl_read without matchedDN",
         windows: "rc=32 0000208D matched=ou=differential,dc=samdom,dc=test",
+    },
+    Exception {
+        case: "dirsync more data",
+        why: "Windows: MaxBytes bounds a round, MoreResults 1 and the cookie continues it (MS-ADTS 3.1.1.3.4.1.3); Samba: MaxBytes ignored, MoreResults always 0 (dirsync.c)",
+        windows: "more=1 with at most one entries",
+    },
+    Exception {
+        case: "dirsync first round, incremental values",
+        why: "a member removed and then deleted: Windows names it by its object's current DN, the tombstone's (AD resolves linked values through the object); Samba by the DN it had when removed",
+        windows: "\"member;range=0-0\": [\"cn=temp user\\\\0adel:<guid>,cn=deleted objects",
+    },
+    Exception {
+        case: "dirsync without the replication right",
+        why: "Windows: 50 with 00000005: SecErr … INSUFF_ACCESS_RIGHTS; Samba: 50 with 'error in module dirsync: insufficient access rights'",
+        windows: "rc=50 00000005",
+    },
+    Exception {
+        case: "dirsync base below the naming context",
+        why: "both 50 without object security; Windows' diagnostic is a SecErr with its Win32 code first (fake-dc: 00000005); Samba: 'dN is not one of the naming context'",
+        windows: "rc=50 00000005",
     },
 ];
 
@@ -403,6 +429,39 @@ async fn writes(url: &str) -> String {
     out.join("\n")
 }
 
+/// Counts agreements and keeps the exception list true.
+#[derive(Default)]
+struct Tally {
+    agreed: usize,
+    excepted: Vec<String>,
+    differences: Vec<String>,
+}
+
+impl Tally {
+    fn judge(&mut self, name: &str, from_samba: &str, from_fake: &str) {
+        let exception = EXCEPTIONS.iter().find(|x| x.case == name);
+        if from_samba == from_fake && exception.is_some() {
+            // Keeps the list true: an exception that no longer differs is removed.
+            self.differences
+                .push(format!("{name}: listed as an exception but both agree"));
+        } else if from_samba == from_fake {
+            self.agreed += 1;
+        } else if let Some(x) = exception {
+            if !from_fake.contains(x.windows) {
+                self.differences.push(format!(
+                    "{name} (exception: {}): fake-dc does not answer as Windows ({:?}):\n{from_fake}\n--- Samba\n{from_samba}",
+                    x.why, x.windows
+                ));
+            }
+            self.excepted.push(format!("{name}: {}", x.why));
+        } else {
+            self.differences.push(format!(
+                "{name}:\n--- Samba\n{from_samba}\n--- fake-dc\n{from_fake}"
+            ));
+        }
+    }
+}
+
 #[tokio::test]
 async fn fake_dc_answers_what_samba_ad_answers() {
     let samba = test_peers::samba::ensure().unwrap_or_else(|e| panic!("{e}"));
@@ -421,32 +480,32 @@ async fn fake_dc_answers_what_samba_ad_answers() {
             .and_then(|a| a.ldap)
             .expect("listener")
     );
-    let mut agreed = 0;
-    let mut excepted = Vec::new();
-    let mut differences = Vec::new();
+    let mut tally = Tally::default();
     for (name, op) in cases() {
         let from_samba = run(&samba.url, &op).await;
         let from_fake = run(&fake_url, &op).await;
         if name == "writes and tombstones" {
             println!("writes and tombstones, as both answered:\n{from_fake}");
         }
-        let exception = EXCEPTIONS.iter().find(|x| x.case == name);
-        if from_samba == from_fake && exception.is_some() {
-            // Keeps the list true: an exception that no longer differs is removed.
-            differences.push(format!("{name}: listed as an exception but both agree"));
-        } else if from_samba == from_fake {
-            agreed += 1;
-        } else if let Some(x) = exception {
-            if !from_fake.contains(x.windows) {
-                differences.push(format!("{name} (exception: {}): fake-dc does not answer as Windows ({:?}):\n{from_fake}", x.why, x.windows));
-            }
-            excepted.push(format!("{name}: {}", x.why));
-        } else {
-            differences.push(format!(
-                "{name}:\n--- Samba\n{from_samba}\n--- fake-dc\n{from_fake}"
-            ));
-        }
+        tally.judge(name, &from_samba, &from_fake);
     }
+    let samba_rounds = dirsync::sequence(&samba.url).await;
+    let fake_rounds = dirsync::sequence(&fake_url).await;
+    for ((name, from_samba), (_, from_fake)) in samba_rounds.steps.iter().zip(&fake_rounds.steps) {
+        if name.starts_with("dirsync second round") {
+            println!("{name}, as fake-dc answered:\n{from_fake}");
+        }
+        tally.judge(name, from_samba, from_fake);
+    }
+    // Each server is given the other's first-round cookie.
+    let from_samba = dirsync::foreign(&samba.url, &fake_rounds.cookie).await;
+    let from_fake = dirsync::foreign(&fake_url, &samba_rounds.cookie).await;
+    tally.judge("dirsync cookie from another DC", &from_samba, &from_fake);
+    let Tally {
+        agreed,
+        excepted,
+        differences,
+    } = tally;
     dc.shutdown().await;
     println!("differential: {agreed} queries agree with Samba AD; {} exceptions where Windows differs from Samba:", excepted.len());
     for x in &excepted {

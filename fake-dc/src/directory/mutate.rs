@@ -392,6 +392,12 @@ impl Directory {
         let e = self.entry_mut(id);
         let name = format!("{}\nDEL:{}", e.rdn.value(), e.guid);
         e.rdn = Rdn::new(e.rdn.attr().to_string(), name);
+        let stripped: Vec<Arc<str>> = e
+            .attrs
+            .iter()
+            .filter(|a| !Arc::ptr_eq(&a.name, &sam))
+            .map(|a| a.name.clone())
+            .collect();
         e.attrs.retain(|a| Arc::ptr_eq(&a.name, &sam));
         e.password = None;
         e.deleted = true;
@@ -401,6 +407,8 @@ impl Directory {
         self.index(id);
         self.touch(id);
         self.record_attrs(id, &["isDeleted", "name", "lastKnownParent"]);
+        // Stripping is a change of each stripped attribute, as AD's metadata records it.
+        self.record_attrs(id, &stripped);
         Ok(())
     }
 

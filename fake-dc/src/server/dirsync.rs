@@ -46,10 +46,19 @@ pub(crate) const NO_RIGHT: &str =
 pub(crate) const CANNOT_PROCESS: &str =
     "00000057: LdapErr: DSID-0C090A85, comment: Error processing control, data 0, v4563";
 
-/// The cookie's leading bytes ("MSDS", as AD's cookies begin) and format version.
+/// The cookie's layout is AD's (Samba's `ldapControlDirSyncCookie`, NDR little-endian):
+/// "MSDS", version 3, a FILETIME, two reserved words, the length of the trailing
+/// up-to-dateness vector, the USN_VECTOR (usnHighObjUpdate, usnReserved,
+/// usnHighPropUpdate), the DC's invocationId, then the vector (version 1, reserved, a
+/// count, reserved, and per DC its invocationId and highest USN). A DC can so read a
+/// cookie another DC made, as AD's and Samba's DCs read each other's.
 const MAGIC: &[u8; 4] = b"MSDS";
-const VERSION: u32 = 1;
-const COOKIE_LEN: usize = 4 + 4 + 16 + 8 + 8;
+const VERSION: u32 = 3;
+/// Up to the end of the invocationId; the vector follows.
+const HEAD_LEN: usize = 68;
+/// The vector's header before its cursors, and one cursor.
+const VECTOR_HEAD: usize = 16;
+const CURSOR_LEN: usize = 24;
 
 /// A decoded request value: `SEQUENCE { flags, maxBytes, cookie }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,26 +88,69 @@ pub(crate) struct Cookie {
     pub attributes: u64,
 }
 
+/// A cookie as read from a client: the DC that made it and its up-to-dateness vector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Received {
+    pub cookie: Cookie,
+    /// (invocationId, highest USN) per DC the client is up to date with.
+    pub cursors: Vec<([u8; 16], u64)>,
+}
+
 impl Cookie {
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(COOKIE_LEN);
+    /// `time` is the FILETIME the cookie was made at; readers ignore it, as AD's do.
+    pub fn encode(&self, time: u64) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEAD_LEN + VECTOR_HEAD + CURSOR_LEN);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&VERSION.to_le_bytes());
-        out.extend_from_slice(&self.invocation);
+        out.extend_from_slice(&time.to_le_bytes());
+        out.extend_from_slice(&[0; 8]);
+        out.extend_from_slice(&((VECTOR_HEAD + CURSOR_LEN) as u32).to_le_bytes());
         out.extend_from_slice(&self.objects.to_le_bytes());
+        out.extend_from_slice(&0u64.to_le_bytes());
+        out.extend_from_slice(&self.attributes.to_le_bytes());
+        out.extend_from_slice(&self.invocation);
+        // The vector: this DC, up to date with what the round covered.
+        out.extend_from_slice(&1u32.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&1u32.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&self.invocation);
         out.extend_from_slice(&self.attributes.to_le_bytes());
         out
     }
 
-    pub fn decode(b: &[u8]) -> Option<Cookie> {
-        if b.len() != COOKIE_LEN || &b[..4] != MAGIC || b[4..8] != VERSION.to_le_bytes() {
+    pub fn decode(b: &[u8]) -> Option<Received> {
+        if b.len() < HEAD_LEN || &b[..4] != MAGIC || b[4..8] != VERSION.to_le_bytes() {
             return None;
         }
+        let u32_at = |i: usize| -> Option<usize> {
+            let v = u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?);
+            usize::try_from(v).ok()
+        };
         let u64_at = |i: usize| b.get(i..i + 8)?.try_into().ok().map(u64::from_le_bytes);
-        Some(Cookie {
-            invocation: b[8..24].try_into().ok()?,
-            objects: u64_at(24)?,
-            attributes: u64_at(32)?,
+        let guid_at = |i: usize| -> Option<[u8; 16]> { b.get(i..i + 16)?.try_into().ok() };
+        let extra = u32_at(24)?;
+        if b.len() != HEAD_LEN + extra {
+            return None;
+        }
+        let mut cursors = Vec::new();
+        if extra > 0 {
+            let count = u32_at(HEAD_LEN + 8)?;
+            if extra != VECTOR_HEAD + count.checked_mul(CURSOR_LEN)? {
+                return None;
+            }
+            for n in 0..count {
+                let at = HEAD_LEN + VECTOR_HEAD + n * CURSOR_LEN;
+                cursors.push((guid_at(at)?, u64_at(at + 16)?));
+            }
+        }
+        Some(Received {
+            cookie: Cookie {
+                invocation: guid_at(52)?,
+                objects: u64_at(28)?,
+                attributes: u64_at(44)?,
+            },
+            cursors,
         })
     }
 }
@@ -141,12 +193,23 @@ pub(crate) fn search(
     let ds = decode(control.value.as_deref().unwrap_or_default())
         .ok_or_else(|| LdapError::new(LdapResultCode::ProtocolError, CANNOT_PROCESS))?;
     let dir = ctx.dir;
-    // The base must be the head of a naming context, the scope its whole subtree.
-    let head = Dn::parse(req.base.trim())
+    let object_security = ds.flags & OBJECT_SECURITY != 0;
+    // The base must be the head of a naming context, the scope its whole subtree. An
+    // existing base below a head is refused as AD does: without object security as a
+    // missing right, with it as unwillingToPerform (docs/dirsync.md).
+    let base = Dn::parse(req.base.trim())
         .ok()
         .and_then(|dn| dir.lookup(&dn))
-        .filter(|id| dir.entry(*id).parent.is_none() && !dir.entry(*id).deleted)
+        .filter(|id| !dir.entry(*id).deleted)
         .ok_or_else(cannot)?;
+    if dir.entry(base).parent.is_some() {
+        return Err(if object_security {
+            cannot()
+        } else {
+            LdapError::new(LdapResultCode::InsufficentAccessRights, NO_RIGHT)
+        });
+    }
+    let head = base;
     if req.scope != Scope::Subtree {
         return Err(cannot());
     }
@@ -156,7 +219,6 @@ pub(crate) fn search(
             "dirsync flags fake-dc does not know are ignored"
         );
     }
-    let object_security = ds.flags & OBJECT_SECURITY != 0;
     if !object_security && !dir.can_replicate(ctx.identity, head) {
         return Err(LdapError::new(
             LdapResultCode::InsufficentAccessRights,
@@ -168,12 +230,30 @@ pub(crate) fn search(
     let from = if ds.cookie.is_empty() {
         None
     } else {
-        let cookie = Cookie::decode(&ds.cookie).ok_or_else(cannot)?;
-        // A cookie of another DC, or of a state this DC no longer has (restored), starts
-        // over: every object and attribute, as a first round (docs/dirsync.md).
-        (cookie.invocation == invocation && cookie.objects <= highest).then_some(cookie)
+        let got = Cookie::decode(&ds.cookie).ok_or_else(cannot)?;
+        // Another DC's cookie counts only through what its vector says of this DC; one
+        // that says nothing, or a state this DC no longer has (restored), starts over:
+        // every object and attribute, as a first round (docs/dirsync.md).
+        let ours = if got.cookie.invocation == invocation {
+            Some(got.cookie)
+        } else {
+            got.cursors
+                .iter()
+                .filter(|(dc, _)| *dc == invocation)
+                .map(|(_, usn)| *usn)
+                .max()
+                .map(|usn| Cookie {
+                    invocation,
+                    objects: usn,
+                    attributes: usn,
+                })
+        };
+        ours.filter(|c| c.objects <= highest && c.attributes <= highest)
     };
     let (since_objects, since_attributes) = from.map_or((0, 0), |c| (c.objects, c.attributes));
+    // A cookie this DC cannot continue from (another DC's, a stale one): the client may
+    // hold values the other state had, so removed attributes are reported too.
+    let restart = !ds.cookie.is_empty() && from.is_none();
     let live = match dir.search_within(head, Scope::Subtree, &req.filter, false, ctx.budget) {
         Ok(ids) => ids,
         Err(Stopped::TimeLimit) => {
@@ -189,9 +269,13 @@ pub(crate) fn search(
         .into_iter()
         .filter(|id| dir.entry(*id).usn_changed > since_objects)
         .collect();
-    // Deletions since the cookie, whatever the filter: a tombstone has lost the
-    // attributes the filter would test. A first round describes the live directory.
-    if from.is_some() {
+    // Tombstones, whatever the filter (a tombstone has lost the attributes the filter
+    // would test), in first rounds too: AD includes deleted objects in DirSync results
+    // without being asked. A first round under object security leaves them out unless
+    // the caller may read `CN=Deleted Objects` (AD's administrators, who hold the
+    // replication right); later rounds report deletions to every caller, so a sync
+    // without the right still learns of them (docs/dirsync.md).
+    if from.is_some() || !object_security || dir.can_replicate(ctx.identity, head) {
         if let Some(graveyard) = dir.domain_of(head).map(|d| d.deleted_objects) {
             candidates.extend(
                 dir.scope(graveyard, Scope::OneLevel)
@@ -242,7 +326,9 @@ pub(crate) fn search(
             if !sent.insert(target) {
                 continue;
             }
-            if let Some(entry) = render_entry(ctx, target, &selection, since_attributes, ds.flags) {
+            if let Some(entry) =
+                render_entry(ctx, target, &selection, since_attributes, ds.flags, restart)
+            {
                 bytes += entry
                     .attributes
                     .iter()
@@ -267,10 +353,11 @@ pub(crate) fn search(
         }
     };
     let entries = messages.len();
+    let time = crate::directory::filetime_from_unix(dir.now()).max(0) as u64;
     let value = vec![
         ctrlber::integer(i64::from(more)),
         ctrlber::integer(0),
-        ctrlber::octets(&next.encode()),
+        ctrlber::octets(&next.encode(time)),
     ];
     let mut done = search_done(msgid, LdapResultCode::Success, None);
     done.ctrl.push(ctrlber::response(OID, value));
@@ -278,41 +365,47 @@ pub(crate) fn search(
     Ok(Reply::search(messages, LdapResultCode::Success, entries))
 }
 
-/// One object as DirSync returns it: its changed (or, when new, all) requested
-/// attributes, plus objectGUID and instanceType; `None` when none of the requested
-/// attributes changed.
+/// One object as DirSync returns it: its changed (or, when new to the client, all)
+/// requested attributes, plus objectGUID and instanceType; an attribute removed since
+/// the cookie comes back with no values. `None` when none of the requested attributes
+/// is there to report (AD: "only objects that have at least one of the specified
+/// attributes set", and later "only objects with one or more changed attributes").
 fn render_entry(
     ctx: &Ctx<'_>,
     id: EntryId,
     selection: &Selection,
     since: u64,
     flags: u32,
+    restart: bool,
 ) -> Option<LdapSearchResultEntry> {
     let dir = ctx.dir;
     let e = dir.entry(id);
     let new = e.usn_created > since;
     let wanted =
         |name: &str| selection.all_user || selection.plain_set.contains(&name.to_ascii_lowercase());
-    // The requested attributes to return, member apart.
-    let mut names: Vec<String> = if e.deleted {
-        // A deletion changes every attribute: the tombstone keeps few of them.
-        let mut n = vec!["isDeleted".to_string(), "name".to_string()];
-        n.extend(
-            dir.attribute_names(id)
-                .into_iter()
-                .filter(|a| wanted(a.as_ref()))
-                .map(|a| a.into_owned()),
-        );
-        n
-    } else if new {
-        if selection.all_user {
-            dir.attribute_names(id)
-                .into_iter()
-                .map(|a| a.into_owned())
-                .collect()
-        } else {
-            selection.named.iter().map(|r| r.name.clone()).collect()
+    let defaults = |n: &str| {
+        n.eq_ignore_ascii_case("member")
+            || n.eq_ignore_ascii_case("objectGUID")
+            || n.eq_ignore_ascii_case("instanceType")
+    };
+    // The requested attributes to return, member apart; when new, those it holds.
+    let mut names: Vec<String> = if new {
+        let mut held: Vec<String> = dir
+            .attribute_names(id)
+            .into_iter()
+            .filter(|a| wanted(a.as_ref()))
+            .map(|a| a.into_owned())
+            .collect();
+        if restart {
+            held.extend(
+                e.attr_usns
+                    .iter()
+                    .filter(|(n, _)| wanted(&n[..]))
+                    .map(|(n, _)| n.to_string()),
+            );
+            held.sort_by_key(|n| n.to_ascii_lowercase());
         }
+        held
     } else {
         let mut changed: Vec<String> = e
             .attr_usns
@@ -325,15 +418,20 @@ fn render_entry(
         }
         changed
     };
-    names.retain(|n| {
-        !n.eq_ignore_ascii_case("member")
-            && !n.eq_ignore_ascii_case("objectGUID")
-            && !n.eq_ignore_ascii_case("instanceType")
-    });
+    names.retain(|n| !defaults(n));
+    names.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
     let member_changes: Option<(Vec<EntryId>, Vec<EntryId>)> = (wanted("member") && !e.deleted)
         .then(|| {
             if new {
-                (e.members.clone(), Vec::new())
+                // Removed values the DC still knows come back too, as AD reports every
+                // value change since the cookie (docs/dirsync.md).
+                let removed = e
+                    .links_changed_since(since)
+                    .into_iter()
+                    .filter(|(_, present)| !present)
+                    .map(|(m, _)| m)
+                    .collect();
+                (e.members.clone(), removed)
             } else {
                 let mut added = Vec::new();
                 let mut removed = Vec::new();
@@ -350,11 +448,11 @@ fn render_entry(
     let member_changed = member_changes
         .as_ref()
         .is_some_and(|(a, r)| !a.is_empty() || !r.is_empty());
-    if names.is_empty() && !member_changed && !new && !e.deleted {
+    if names.is_empty() && !member_changed {
         return None;
     }
     let mut all = vec!["objectGUID".to_string(), "instanceType".to_string()];
-    all.extend(names);
+    all.extend(names.iter().cloned());
     let sel = Selection::parse(&all);
     let render = Render {
         selection: &sel,
@@ -366,6 +464,14 @@ fn render_entry(
         faults: ctx.render.faults,
     };
     let mut attributes = render.attributes(dir, id);
+    for n in &names {
+        if !attributes.iter().any(|a| a.atype.eq_ignore_ascii_case(n)) {
+            attributes.push(LdapPartialAttribute {
+                atype: n.clone(),
+                vals: Vec::new(),
+            });
+        }
+    }
     if e.deleted && !attributes.iter().any(|a| a.atype == "isDeleted") {
         attributes.push(LdapPartialAttribute {
             atype: "isDeleted".into(),
@@ -391,8 +497,9 @@ fn render_entry(
                     vals: dns(&removed),
                 });
             }
-        } else if member_changed || new {
-            // Without incremental values a changed linked attribute comes back whole.
+        } else if member_changed {
+            // Without incremental values a changed linked attribute comes back whole
+            // (with no values once the last one is gone).
             attributes.push(LdapPartialAttribute {
                 atype: "member".into(),
                 vals: dns(&e.members),
@@ -416,7 +523,8 @@ mod tests {
             objects: 12_345,
             attributes: 12_000,
         };
-        assert_eq!(Cookie::decode(&c.encode()), Some(c));
+        let got = Cookie::decode(&c.encode(133_000_000_000_000_000)).map(|r| r.cookie);
+        assert_eq!(got, Some(c));
         assert_eq!(Cookie::decode(b"MSDS"), None);
         assert_ne!(
             invocation_id(7, "dc1.corp.example.test"),
