@@ -23,9 +23,10 @@
 //!   cloud-only people and groups as directory ones, so a hybrid user or a synchronized
 //!   group named in a cloud group keeps the pseudonym it has in the directory.
 //! - *Kept as they are*: objectGUIDs (random, naming nobody, and what lets the customer
-//!   find the object a finding is about), passwords and client secrets (a capture has none; a hand-written
-//!   fixture's are test values the scenarios bind with), the seed, and the `generate:`
-//!   blocks' own synthetic names (their OU name and mail domain are mapped).
+//!   find the object a finding is about), passwords and client secrets (a capture has
+//!   none; a hand-written fixture's are test values the scenarios bind with), the seed,
+//!   and the `generate:` blocks' own synthetic names (their OU name and mail domain are
+//!   mapped).
 //!
 //! The key makes the mapping repeatable: two runs with one key over one directory give
 //! the same output; another key gives other pseudonyms. See `pseudo.rs` for how
