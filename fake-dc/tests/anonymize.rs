@@ -281,6 +281,14 @@ fn contents(c: Contents<'_>, texts: &mut Vec<String>) {
     }
     for m in c.computers {
         texts.push(m.cn.clone());
+        // A captured computer's SID: its domain part is the customer's.
+        if let Some(sid) = m
+            .object_sid
+            .as_deref()
+            .and_then(|s| s.strip_prefix("S-1-5-21-"))
+        {
+            texts.extend(sid.rsplit_once('-').map(|(d, _)| d.to_string()));
+        }
         for v in [&m.sam_account_name, &m.dns_host_name, &m.description] {
             texts.extend(v.clone());
         }

@@ -245,7 +245,11 @@ fn computer(a: &mut Anon, m: &mut ComputerSpec) {
     if let Some(d) = &mut m.description {
         *d = a.words(d);
     }
+    if let Some(sid) = &mut m.object_sid {
+        *sid = a.sid(sid);
+    }
     attributes(a, &mut m.attributes);
+    binary(&mut m.binary_attributes);
 }
 
 fn group(a: &mut Anon, d: usize, g: &mut GroupSpec) {
