@@ -17,6 +17,8 @@ const FIXTURES: &[&str] = &[
     "../fixtures/small-org.yaml",
     "../fixtures/two-domain-forest.yaml",
     "tests/fixtures/customer.yaml",
+    "tests/fixtures/hybrid-customer.yaml",
+    "../fixtures/azure-tenant.yaml",
 ];
 
 fn key(text: &str) -> Key {
@@ -69,8 +71,19 @@ fn vocabulary() -> BTreeSet<String> {
     let empty = parse("domains: [{ dns: a.test }]", "empty").unwrap();
     let mut words = BTreeSet::new();
     tokens(&served(&load(&empty), &[]), &mut words);
+    // `onmicrosoft.com` is Microsoft's suffix of every tenant; `unified` a group type.
     for w in [
-        "com", "org", "net", "co", "uk", "test", "smtp", "sip", "x500",
+        "com",
+        "org",
+        "net",
+        "co",
+        "uk",
+        "test",
+        "smtp",
+        "sip",
+        "x500",
+        "onmicrosoft",
+        "unified",
     ] {
         words.insert(w.to_string());
     }
@@ -105,6 +118,7 @@ fn originals(f: &Fixture) -> BTreeSet<String> {
         }
         contents(d.contents(), &mut texts);
     }
+    tenant(f, &mut texts);
     let mut out = BTreeSet::new();
     for t in &texts {
         tokens(t, &mut out);
@@ -123,6 +137,7 @@ fn originals(f: &Fixture) -> BTreeSet<String> {
 fn passwords_of(f: &Fixture) -> Vec<String> {
     fn walk(c: Contents<'_>, out: &mut Vec<String>) {
         out.extend(c.users.iter().filter_map(|u| u.password.clone()));
+        out.extend(c.computers.iter().filter_map(|m| m.password.clone()));
         for ou in c.ous {
             walk(ou.contents(), out);
         }
@@ -130,6 +145,14 @@ fn passwords_of(f: &Fixture) -> Vec<String> {
     let mut out: Vec<String> = f.default_password.iter().cloned().collect();
     for d in &f.domains {
         walk(d.contents(), &mut out);
+        out.extend(
+            d.builtin_accounts
+                .values()
+                .filter_map(|b| b.password.clone()),
+        );
+    }
+    for app in f.azure_ad.iter().flat_map(|t| &t.applications) {
+        out.extend(app.secrets.iter().map(|s| s.value.clone()));
     }
     out
 }
@@ -149,7 +172,44 @@ fn fixture_text(f: &Fixture) -> String {
         }
         contents(d.contents(), &mut texts);
     }
+    tenant(f, &mut texts);
     texts.join("\n")
+}
+
+/// The `azureAd:` section's every value but its secrets (kept, as passwords are) and
+/// its settings (lifetimes, certificate, faults).
+fn tenant(f: &Fixture, texts: &mut Vec<String>) {
+    let Some(t) = &f.azure_ad else { return };
+    texts.push(t.tenant_id.clone());
+    texts.extend(t.initial_domain.clone());
+    texts.extend(t.synced_ous.iter().cloned());
+    for app in &t.applications {
+        texts.push(app.app_id.clone());
+        texts.extend(app.display_name.clone());
+    }
+    for u in &t.users {
+        texts.push(u.user_principal_name.clone());
+        texts.push(u.display_name.clone());
+        for v in [
+            &u.given_name,
+            &u.surname,
+            &u.mail,
+            &u.mail_nickname,
+            &u.job_title,
+            &u.department,
+        ] {
+            texts.extend(v.clone());
+        }
+        proxies(&u.proxy_addresses, texts);
+    }
+    for g in &t.groups {
+        texts.push(g.display_name.clone());
+        for v in [&g.description, &g.mail, &g.mail_nickname] {
+            texts.extend(v.clone());
+        }
+        proxies(&g.proxy_addresses, texts);
+        texts.extend(g.members.iter().cloned());
+    }
 }
 
 /// The dynamic lists' filters: attribute names (`userAccountControl`) around values.
@@ -218,6 +278,21 @@ fn contents(c: Contents<'_>, texts: &mut Vec<String>) {
         texts.extend(l.mail.clone());
         texts.extend(l.base.clone());
         proxies(&l.proxy_addresses, texts);
+    }
+    for m in c.computers {
+        texts.push(m.cn.clone());
+        // A captured computer's SID: its domain part is the customer's.
+        if let Some(sid) = m
+            .object_sid
+            .as_deref()
+            .and_then(|s| s.strip_prefix("S-1-5-21-"))
+        {
+            texts.extend(sid.rsplit_once('-').map(|(d, _)| d.to_string()));
+        }
+        for v in [&m.sam_account_name, &m.dns_host_name, &m.description] {
+            texts.extend(v.clone());
+        }
+        attributes(&m.attributes, texts);
     }
 }
 
@@ -463,4 +538,100 @@ fn the_mapping_reads_a_finding_back() {
 fn a_short_key_is_refused() {
     let e = Key::new(b"short\n").unwrap_err();
     assert!(e.to_string().contains("at least 16"), "{e}");
+}
+
+#[test]
+fn the_hybrid_fixture_holds_what_the_test_looks_for() {
+    let words = originals(&read("tests/fixtures/hybrid-customer.yaml"));
+    // Computers' names, host names and descriptions; the tenant's ID, initial domain,
+    // app, cloud people and groups.
+    for w in [
+        "mcallister",
+        "forties",
+        "fortieshmi02",
+        "console",
+        "2b7e151a",
+        "9a4c2e6f",
+        "fabrikamenergy",
+        "bridge",
+        "isobel",
+        "biologist",
+        "sullom",
+        "shetland",
+    ] {
+        assert!(words.contains(w), "{w} is not collected: {words:?}");
+    }
+}
+
+#[test]
+fn a_hybrid_user_and_group_keep_one_pseudonym_on_both_sides() {
+    let original = read("tests/fixtures/hybrid-customer.yaml");
+    let (anonymized, mapping) = anonymize(&original, &key("the hybrid test's key, long enough"));
+    // It loads: every cloud group member still names a synchronized or cloud object, the
+    // synced OU still exists.
+    let dir = load(&anonymized);
+    assert!(dir.azure_ad.is_some());
+    let d = &anonymized.domains[0];
+    let ou = &d.ous[0];
+    let niamh = &ou.users[0];
+    let supervisors = &ou.groups[0];
+    let tenant = anonymized.azure_ad.as_ref().unwrap();
+    let members = &tenant.groups[0].members;
+    assert_eq!(
+        Some(&members[0]),
+        niamh.user_principal_name.as_ref(),
+        "the synchronized user in a cloud group"
+    );
+    assert_eq!(
+        Some(&members[1]),
+        supervisors.sam_account_name.as_ref(),
+        "the synchronized group in a cloud group"
+    );
+    assert_eq!(members[2], tenant.users[0].user_principal_name);
+    // Microsoft's suffix stays; the tenant's own label does not.
+    let initial = tenant.initial_domain.as_deref().unwrap();
+    assert!(initial.ends_with(".onmicrosoft.com"), "{initial}");
+    assert!(!initial.contains("fabrikam"), "{initial}");
+    assert!(tenant.users[0]
+        .user_principal_name
+        .ends_with(&format!("@{initial}")));
+    assert_eq!(
+        tenant.synced_ous[0],
+        format!("OU={},{}", ou.name, fake_dc::dn::Dn::from_dns_name(&d.dns)),
+    );
+    // The IDs are GUIDs still, other than the originals, and read back with the mapping.
+    for (before, after) in [
+        (
+            &original.azure_ad.as_ref().unwrap().tenant_id,
+            &tenant.tenant_id,
+        ),
+        (
+            &original.azure_ad.as_ref().unwrap().applications[0].app_id,
+            &tenant.applications[0].app_id,
+        ),
+    ] {
+        assert_ne!(before, after);
+        assert_eq!(after.len(), 36, "{after}");
+        assert_eq!(&mapping.reverse(after), before);
+    }
+    // Computers: the logon name keeps its `$` and its length; the host name lies under
+    // the domain.
+    let console = &ou.computers[0];
+    let sam = console.sam_account_name.as_deref().unwrap();
+    assert!(
+        sam.ends_with('$') && sam.len() == "FORTIESHMI02$".len(),
+        "{sam}"
+    );
+    assert_ne!(sam, "FORTIESHMI02$");
+    let laptop = &d.computers[0];
+    assert!(laptop
+        .dns_host_name
+        .as_deref()
+        .unwrap()
+        .ends_with(&format!(".{}", d.dns)));
+    // Built-in accounts keep their names, passwords and states.
+    assert_eq!(
+        d.builtin_accounts["Administrator"].password.as_deref(),
+        Some("Adm1n-Passw0rd!")
+    );
 }

@@ -182,3 +182,56 @@ async fn tombstones_come_back_as_tombstones() {
         "OU=Staff,DC=corp,DC=example,DC=test"
     );
 }
+
+/// Computers, in `CN=Computers` and in an OU, come back in the fixture's `computers:`
+/// sections with their identities, and the fixture serves what the source served.
+#[tokio::test(flavor = "multi_thread")]
+async fn computers_come_back_in_their_section() {
+    const HOST: &str = "aberdeen-dc01.ad.fabrikam-energy.com";
+    let original = shipped("../fake-dc/tests/fixtures/hybrid-customer.yaml");
+    let expected = picture(&original, false);
+    let dc = FakeDc::builder(original)
+        .host(
+            HOST,
+            HostConfig {
+                cert: CertProfile::CaSigned,
+                ..HostConfig::loopback()
+            },
+        )
+        .start()
+        .await
+        .unwrap();
+    let addr = dc.addresses(HOST).unwrap().ldaps.unwrap();
+    let mut o = options(&dc, "ldaps", addr);
+    o.url = format!("ldaps://{HOST}:{}", addr.port());
+    o.bind =
+        Some("CN=Torquil Macpherson,OU=Offshore Operations,DC=ad,DC=fabrikam-energy,DC=com".into());
+    o.password = Some("Passw0rd!".into());
+    let (collected, _) = capture(&o, &mut Quiet).await.unwrap();
+    dc.shutdown().await;
+    let domain = &collected.fixture.domains[0];
+    let names = |list: &[fake_dc::fixture::model::ComputerSpec]| -> Vec<String> {
+        list.iter().map(|c| c.cn.clone()).collect()
+    };
+    assert_eq!(names(&domain.computers), ["ABZ-LT-MCALLISTER"]);
+    assert_eq!(names(&domain.ous[0].computers), ["FORTIES-HMI-02"]);
+    let console = &domain.ous[0].computers[0];
+    assert_eq!(console.sam_account_name.as_deref(), Some("FORTIESHMI02$"));
+    assert!(console.object_sid.is_some() && console.usn_created.is_some());
+    // The DC stays the domain's `dcs:` entry, which loading makes.
+    assert_eq!(domain.dcs, [HOST]);
+    assert!(
+        !domain
+            .objects
+            .iter()
+            .any(|o| o.object_class == "computer" && !o.dn.contains("Domain Controllers")),
+        "{:?}",
+        domain.objects.iter().map(|o| &o.dn).collect::<Vec<_>>()
+    );
+    let yaml = fake_dc::fixture::write::to_string(&collected.fixture).unwrap();
+    assert_same(
+        &expected,
+        &picture(&load(&yaml), false),
+        "the hybrid customer captured over LDAPS",
+    );
+}

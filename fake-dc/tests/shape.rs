@@ -139,3 +139,24 @@ fn fake_dc_shape_prints_text_and_json() {
     assert_eq!(code, Some(2));
     assert!(err.contains("no-such-file.yaml"), "{err}");
 }
+
+#[test]
+fn every_count_of_a_table_stands_in_one_column_however_long_its_name() {
+    let text = shape("small-org").to_text();
+    let classes: Vec<&str> = text
+        .split("Objects by class\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    assert!(
+        classes
+            .iter()
+            .any(|l| l.contains("msExchDynamicDistributionList")),
+        "{text}"
+    );
+    let ends: std::collections::BTreeSet<usize> =
+        classes.iter().map(|l| l.chars().count()).collect();
+    assert_eq!(ends.len(), 1, "counts out of their column:\n{text}");
+}

@@ -3,7 +3,8 @@
 //! objects' names), anonymized with the fixture's pseudonyms so they keep pointing at
 //! the same objects. Keys stay; each string value is recognised by its form: a SID, a
 //! DN, `DOMAIN\name`, an address, a DNS name; values under a name-like key are mapped
-//! word by word; anything else (passwords, modes, regions, numbers, GUIDs) stays.
+//! word by word; the tenant's and its apps' IDs through the GUID map; anything else (passwords, modes,
+//! regions, numbers, objectGUIDs) stays.
 
 use serde_yaml::Value;
 
@@ -46,6 +47,11 @@ fn string(a: &mut Anon, s: &str, key: Option<&str>) -> String {
     }
     if Sid::parse(s).is_some() {
         return a.sid(s);
+    }
+    // The tenant's and its apps' IDs (`azure-ad: { tenant, application }`); any other GUID
+    // is an objectGUID, which stays.
+    if let Some(g) = a.p.known_guid(s) {
+        return g;
     }
     if s.contains('=') && crate::dn::Dn::parse(s).is_ok() {
         return a.dn(s);

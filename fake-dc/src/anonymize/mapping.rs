@@ -24,6 +24,10 @@ pub struct Mapping {
     pub domains: BTreeMap<String, String>,
     /// Domain SID without its `S-1-5-` (`21-a-b-c`) → pseudonym; RIDs are kept.
     pub sids: BTreeMap<String, String>,
+    /// Azure AD tenant and app registration IDs → pseudonymous GUIDs (objectGUIDs are
+    /// kept, so they are not here). Absent from mappings written before tenants were.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub guids: BTreeMap<String, String>,
 }
 
 /// Why a mapping file cannot be used.
@@ -42,6 +46,7 @@ impl Mapping {
             words: p.words.clone(),
             domains: p.domains.clone(),
             sids: p.sids.clone(),
+            guids: p.guids.clone(),
         }
     }
 
@@ -141,6 +146,9 @@ impl Mapping {
 
     fn reverse_sids(&self, text: &str) -> String {
         let mut out = text.to_string();
+        for (original, pseudonym) in &self.guids {
+            out = out.replace(pseudonym, original);
+        }
         for (original, pseudonym) in &self.sids {
             out = out.replace(&format!("S-1-5-{pseudonym}"), &format!("S-1-5-{original}"));
         }

@@ -17,10 +17,16 @@
 //!   word keeps its length and each character its class: upper/lower ASCII, digit,
 //!   non-ASCII of the same UTF-8 length; punctuation stays, so a CN with a comma keeps
 //!   its comma), and the names Windows gives every domain (`Domain Users`, `CN=Users`).
+//! - *Computers and the tenant*: a computer's name, logon name and host name as any
+//!   account's; the `azureAd:` tenant's ID and its apps' IDs to keyed GUIDs (a tenant ID
+//!   leads to the customer's domains), its initial domain below `onmicrosoft.com`, its
+//!   cloud-only people and groups as directory ones, so a hybrid user or a synchronized
+//!   group named in a cloud group keeps the pseudonym it has in the directory.
 //! - *Kept as they are*: objectGUIDs (random, naming nobody, and what lets the customer
-//!   find the object a finding is about), passwords (a capture has none; a hand-written
-//!   fixture's are test values the scenarios bind with), the seed, and the `generate:`
-//!   blocks' own synthetic names (their OU name and mail domain are mapped).
+//!   find the object a finding is about), passwords and client secrets (a capture has
+//!   none; a hand-written fixture's are test values the scenarios bind with), the seed,
+//!   and the `generate:` blocks' own synthetic names (their OU name and mail domain are
+//!   mapped).
 //!
 //! The key makes the mapping repeatable: two runs with one key over one directory give
 //! the same output; another key gives other pseudonyms. See `pseudo.rs` for how

@@ -43,6 +43,8 @@ pub struct Pseudonyms {
     pub(super) domains: BTreeMap<String, String>,
     /// Domain SID's three sub-authorities (`21-a-b-c` without the `S-1-5-`) → pseudonym.
     pub(super) sids: BTreeMap<String, String>,
+    /// A tenant's or an app registration's ID (lower-case GUID) → a keyed GUID.
+    pub(super) guids: BTreeMap<String, String>,
 }
 
 impl Pseudonyms {
@@ -53,6 +55,7 @@ impl Pseudonyms {
             words: BTreeMap::new(),
             domains: BTreeMap::new(),
             sids: BTreeMap::new(),
+            guids: BTreeMap::new(),
         }
     }
 
@@ -83,6 +86,9 @@ impl Pseudonyms {
         }
         for (original, pseudonym) in self.sids.iter_mut() {
             *pseudonym = sid_domain(&self.key, original);
+        }
+        for (original, pseudonym) in self.guids.iter_mut() {
+            *pseudonym = guid(&self.key, original);
         }
     }
 
@@ -153,6 +159,51 @@ impl Pseudonyms {
             None => sid_domain(&self.key, part),
         }
     }
+}
+
+impl Pseudonyms {
+    /// The pseudonym of an identifier that names the customer (an Azure AD tenant ID,
+    /// which anyone can look the tenant's domains up by, or an app registration's ID).
+    pub fn guid(&mut self, original: &str) -> String {
+        let folded = original.trim().to_ascii_lowercase();
+        if self.collecting {
+            self.guids.entry(folded).or_default();
+            return original.to_string();
+        }
+        match self.guids.get(&folded) {
+            Some(p) => p.clone(),
+            None => guid(&self.key, &folded),
+        }
+    }
+
+    /// A GUID's pseudonym when the walk collected it as the customer's (in a companion
+    /// document, where other GUIDs are objectGUIDs that stay); else the GUID itself.
+    pub fn known_guid(&self, text: &str) -> Option<String> {
+        if self.collecting {
+            return None;
+        }
+        self.guids.get(&text.trim().to_ascii_lowercase()).cloned()
+    }
+}
+
+/// A keyed random (version 4) GUID standing for `original`.
+fn guid(key: &hmac::Key, original: &str) -> String {
+    let mut stream = Stream::new(key, "guid", original, 0);
+    let mut bytes = [0u8; 16];
+    for chunk in bytes.chunks_mut(4) {
+        chunk.copy_from_slice(&stream.next_u32().to_be_bytes());
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 /// Keyed bytes: HMAC(key, tag ‖ 0 ‖ text ‖ 0 ‖ attempt ‖ block) for as many blocks as asked.

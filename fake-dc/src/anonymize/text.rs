@@ -212,6 +212,13 @@ impl Anon {
         }
         let labels: Vec<&str> = lower.split('.').collect();
         let n = labels.len();
+        // Microsoft's suffix of every tenant (`contoso.onmicrosoft.com`) names nobody and is
+        // what Graph clients expect: it stays, the tenant's own labels map as words.
+        if n > 2 && labels[n - 2..] == ["onmicrosoft", "com"] {
+            let mut out: Vec<String> = labels[..n - 2].iter().map(|l| self.words(l)).collect();
+            out.push("onmicrosoft.com".into());
+            return out.join(".");
+        }
         let suffix = if n >= 2 && TWO_LABEL_SUFFIXES.contains(&labels[n - 2..].join(".").as_str()) {
             2
         } else {

@@ -16,6 +16,62 @@ pub(super) fn fixture(a: &mut Anon, f: &mut Fixture) {
     for (i, d) in f.domains.iter_mut().enumerate() {
         domain(a, i, d);
     }
+    if let Some(tenant) = &mut f.azure_ad {
+        azure_ad(a, tenant);
+    }
+}
+
+/// The tenant: its ID and its apps' IDs through the GUID map (a tenant ID leads to the
+/// customer's domains), its initial domain through the domain map, cloud-only people and
+/// groups as their directory counterparts. A member or a user's address that names a
+/// synchronized object maps as that object's name does, so a hybrid user stays one
+/// person. Client secrets stay, as passwords do: the scenarios sign in with them.
+fn azure_ad(a: &mut Anon, t: &mut crate::graph::AzureAdSpec) {
+    t.tenant_id = a.p.guid(&t.tenant_id);
+    if let Some(d) = &mut t.initial_domain {
+        *d = a.dns(d);
+    }
+    for app in &mut t.applications {
+        app.app_id = a.p.guid(&app.app_id);
+        if let Some(n) = &mut app.display_name {
+            *n = a.words(n);
+        }
+    }
+    for ou in &mut t.synced_ous {
+        *ou = a.dn(ou);
+    }
+    for u in &mut t.users {
+        u.user_principal_name = a.address(&u.user_principal_name);
+        u.display_name = a.words(&u.display_name);
+        for v in [
+            &mut u.given_name,
+            &mut u.surname,
+            &mut u.job_title,
+            &mut u.department,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *v = a.words(v);
+        }
+        if let Some(n) = &mut u.mail_nickname {
+            *n = a.words(n);
+        }
+        addresses(a, &mut u.mail, &mut u.proxy_addresses);
+    }
+    for g in &mut t.groups {
+        g.display_name = a.name(&g.display_name);
+        if let Some(d) = &mut g.description {
+            *d = a.words(d);
+        }
+        if let Some(n) = &mut g.mail_nickname {
+            *n = a.words(n);
+        }
+        addresses(a, &mut g.mail, &mut g.proxy_addresses);
+        for m in &mut g.members {
+            *m = a.reference(0, m);
+        }
+    }
 }
 
 fn domain(a: &mut Anon, i: usize, d: &mut DomainSpec) {
@@ -41,8 +97,11 @@ fn domain(a: &mut Anon, i: usize, d: &mut DomainSpec) {
             groups: &mut d.groups,
             contacts: &mut d.contacts,
             dynamic_lists: &mut d.dynamic_lists,
+            computers: &mut d.computers,
         },
     );
+    // Built-in accounts (`builtinAccounts:`) are keyed by the names Windows gives every
+    // domain and hold only a password and a state: nothing of the customer's to map.
     for g in &mut d.generate {
         g.ou = a.words(&g.ou);
         if let Some(m) = &mut g.mail_domain {
@@ -90,6 +149,7 @@ struct Contents<'a> {
     groups: &'a mut Vec<GroupSpec>,
     contacts: &'a mut Vec<ContactSpec>,
     dynamic_lists: &'a mut Vec<DynamicListSpec>,
+    computers: &'a mut Vec<ComputerSpec>,
 }
 
 fn contents(a: &mut Anon, d: usize, c: Contents<'_>) {
@@ -109,8 +169,12 @@ fn contents(a: &mut Anon, d: usize, c: Contents<'_>) {
                 groups: &mut ou.groups,
                 contacts: &mut ou.contacts,
                 dynamic_lists: &mut ou.dynamic_lists,
+                computers: &mut ou.computers,
             },
         );
+    }
+    for m in c.computers.iter_mut() {
+        computer(a, m);
     }
     for u in c.users.iter_mut() {
         user(a, d, u);
@@ -164,6 +228,28 @@ fn user(a: &mut Anon, d: usize, u: &mut UserSpec) {
     }
     attributes(a, &mut u.attributes);
     binary(&mut u.binary_attributes);
+}
+
+/// A computer: its name word by word (`WS042` → `QZ731`), its logon name the same way
+/// (the `$` kept), its host name through the domain map; the objectGUID stays.
+fn computer(a: &mut Anon, m: &mut ComputerSpec) {
+    let sam = m
+        .sam_account_name
+        .clone()
+        .unwrap_or_else(|| format!("{}$", m.cn.to_uppercase()));
+    m.sam_account_name = Some(a.name(&sam));
+    m.cn = a.name(&m.cn);
+    if let Some(h) = &mut m.dns_host_name {
+        *h = a.dns(h);
+    }
+    if let Some(d) = &mut m.description {
+        *d = a.words(d);
+    }
+    if let Some(sid) = &mut m.object_sid {
+        *sid = a.sid(sid);
+    }
+    attributes(a, &mut m.attributes);
+    binary(&mut m.binary_attributes);
 }
 
 fn group(a: &mut Anon, d: usize, g: &mut GroupSpec) {

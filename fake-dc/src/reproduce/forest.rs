@@ -1,6 +1,7 @@
 //! Objects read from a source, placed into a fixture: the domains found (heads and
 //! crossRefs), then each object where the fixture's sections can say it (OUs, and
-//! users, groups, contacts and dynamic lists in `CN=Users` or an OU), everything else
+//! users, groups, contacts and dynamic lists in `CN=Users` or an OU, computers in
+//! `CN=Computers` or an OU, DCs aside, which loading makes from `dcs:`), everything else
 //! by DN in the domain's `objects`, including what loading makes anyway, whose identity
 //! is pinned that way.
 
@@ -360,6 +361,8 @@ enum Slot {
     Users(usize),
     /// An OU of the arena.
     Ou(usize),
+    /// `CN=Computers`: computers go into the domain's `computers`, anything else by DN.
+    Computers(usize),
 }
 
 struct Placer<'a> {
@@ -380,6 +383,11 @@ impl Placer<'_> {
                 && dn.rdns[0].key() == "cn=users"
             {
                 self.where_.insert(key.to_string(), Slot::Users(i));
+            } else if dn.rdns.len() == h.rdns.len() + 1
+                && dn.is_within(h)
+                && dn.rdns[0].key() == "cn=computers"
+            {
+                self.where_.insert(key.to_string(), Slot::Computers(i));
             }
         }
     }
@@ -405,6 +413,18 @@ impl Placer<'_> {
                 }
                 self.where_.insert(key, Slot::Ou(index));
             }
+            (Some(Slot::Computers(d)), ObjectKind::Computer) if by_cn && !o.deleted => {
+                match specs::leaf(rdn.value(), kind, o) {
+                    Ok(specs::Leaf::Computer(c)) => self.domains[d].spec.computers.push(*c),
+                    Ok(_) => {}
+                    Err(o) => self.domains[domain].spec.objects.push(*o),
+                }
+            }
+            (Some(Slot::Users(_)), ObjectKind::Computer) => {
+                // Loading puts a domain's `computers:` in CN=Computers: one in CN=Users
+                // stays where it was, by DN.
+                self.domains[domain].spec.objects.push(o)
+            }
             (Some(slot @ (Slot::Users(_) | Slot::Ou(_))), _) if by_cn && !o.deleted => {
                 match specs::leaf(rdn.value(), kind, o) {
                     Ok(leaf) => self.put_leaf(slot, leaf),
@@ -420,7 +440,9 @@ impl Placer<'_> {
         macro_rules! push {
             ($field:ident, $v:expr) => {
                 match slot {
-                    Slot::Users(d) | Slot::Head(d) => self.domains[d].spec.$field.push($v),
+                    Slot::Users(d) | Slot::Head(d) | Slot::Computers(d) => {
+                        self.domains[d].spec.$field.push($v)
+                    }
                     Slot::Ou(i) => self.ous[i].spec.$field.push($v),
                 }
             };
@@ -430,6 +452,7 @@ impl Placer<'_> {
             Group(g) => push!(groups, *g),
             Contact(c) => push!(contacts, *c),
             DynamicList(l) => push!(dynamic_lists, *l),
+            Computer(c) => push!(computers, *c),
         }
     }
 }

@@ -7,12 +7,16 @@ use super::forest::take;
 use crate::fixture::model::*;
 use crate::schema::{group_type, uac, ObjectKind};
 
+/// userAccountControl's SERVER_TRUST_ACCOUNT: a domain controller.
+const SERVER_TRUST_ACCOUNT: i64 = 0x2000;
+
 /// A leaf object in a section of its own.
 pub enum Leaf {
     User(Box<UserSpec>),
     Group(Box<GroupSpec>),
     Contact(Box<ContactSpec>),
     DynamicList(Box<DynamicListSpec>),
+    Computer(Box<ComputerSpec>),
 }
 
 /// Takes a single-valued text attribute.
@@ -161,6 +165,32 @@ pub fn leaf(cn: &str, kind: ObjectKind, mut o: ObjectSpec) -> Result<Leaf, Box<O
                 filter,
                 base: single(&mut o, "msExchDynamicDLBaseDN"),
                 object_guid: o.object_guid,
+                usn_created: o.usn_created,
+                usn_changed: o.usn_changed,
+                when_created: o.when_created,
+                when_changed: o.when_changed,
+                binary_attributes: o.binary_attributes,
+                attributes: o.attributes,
+            })))
+        }
+        // A DC's account is made by loading from the domain's `dcs:`; other computers
+        // (workstation or member-server trust) fit the `computers:` section.
+        ObjectKind::Computer
+            if o.attributes
+                .get("sAMAccountName")
+                .is_some_and(|v| matches!(v, OneOrMany::One(s) if s.to_text().ends_with('$')))
+                && int(&o, "userAccountControl").is_some_and(|f| f & SERVER_TRUST_ACCOUNT == 0) =>
+        {
+            let state = state(&o);
+            Ok(Leaf::Computer(Box::new(ComputerSpec {
+                cn: cn.to_string(),
+                sam_account_name: single(&mut o, "sAMAccountName"),
+                dns_host_name: single(&mut o, "dNSHostName"),
+                description: single(&mut o, "description"),
+                password: None,
+                state,
+                object_guid: o.object_guid,
+                object_sid: o.object_sid,
                 usn_created: o.usn_created,
                 usn_changed: o.usn_changed,
                 when_created: o.when_created,

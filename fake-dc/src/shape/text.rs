@@ -10,8 +10,16 @@ fn counts<K: std::fmt::Display>(out: &mut String, title: &str, map: &BTreeMap<K,
     if map.is_empty() {
         let _ = writeln!(out, "  (none)");
     }
+    // A long key (msExchDynamicDistributionList) widens its table rather than pushing
+    // its own count out of the column.
+    let width = map
+        .keys()
+        .map(|k| k.to_string().chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(24);
     for (k, v) in map {
-        let _ = writeln!(out, "  {k:<24} {v:>9}");
+        let _ = writeln!(out, "  {k:<width$} {v:>9}");
     }
 }
 
