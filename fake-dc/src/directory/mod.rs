@@ -9,7 +9,9 @@
 
 mod access;
 mod computed;
+mod domain;
 mod entry;
+mod footprint;
 mod identity;
 mod ids;
 mod meta;
@@ -18,7 +20,9 @@ mod pin;
 mod shared;
 
 pub use computed::Values;
+pub use domain::Domain;
 pub use entry::{Attr, Entry, EntryId, Guid, Sid};
+pub use footprint::Footprint;
 pub(crate) use ids::derive_domain_sid as ids_domain_sid;
 pub use ids::{
     filetime_from_unix, generalized_time, parse_generalized_time, unix_from_filetime,
@@ -72,31 +76,6 @@ static GONE: std::sync::LazyLock<Entry> = std::sync::LazyLock::new(|| Entry {
     attr_usns: Vec::new(),
     link_usns: Vec::new(),
 });
-
-/// One domain of the forest.
-#[derive(Debug, Clone)]
-pub struct Domain {
-    /// `corp.example.test`
-    pub dns_name: String,
-    /// `CORP`, for `CORP\alice` binds.
-    pub netbios: String,
-    /// `S-1-5-21-a-b-c`; principals get RIDs under it.
-    pub sid: Sid,
-    /// The domain head (`DC=corp,DC=example,DC=test`).
-    pub head: EntryId,
-    /// UPN suffixes besides the DNS name.
-    pub upn_suffixes: Vec<String>,
-    /// Host names of this domain's DCs.
-    pub dc_hosts: Vec<String>,
-    /// `CN=Users`, the default home of users and groups.
-    pub users: EntryId,
-    /// `CN=Deleted Objects`, where tombstones go.
-    pub deleted_objects: EntryId,
-    /// `CN=ForeignSecurityPrincipals`.
-    pub foreign_principals: EntryId,
-    /// The next RID to hand out.
-    pub next_rid: u32,
-}
 
 /// The whole forest.
 ///

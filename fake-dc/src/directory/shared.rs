@@ -33,6 +33,13 @@ fn shard_of<Q: Hash + ?Sized>(key: &Q) -> usize {
     (foldhash::fast::FixedState::with_seed(0x5eed).hash_one(key) as usize) % SHARDS
 }
 
+impl<K, V> SharedMap<K, V> {
+    /// The shards, for counting what the map holds (`footprint.rs`).
+    pub fn shard_maps(&self) -> impl Iterator<Item = &HashMap<K, V>> {
+        self.shards.iter().map(|s| &**s)
+    }
+}
+
 impl<K: Hash + Eq + Clone, V: Clone> SharedMap<K, V> {
     /// The value of `key`.
     pub fn get<Q>(&self, key: &Q) -> Option<&V>
