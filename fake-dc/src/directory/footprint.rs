@@ -6,7 +6,8 @@
 use std::fmt;
 use std::mem::size_of;
 
-use super::entry::{Attr, Entry, EntryId, Guid, Sid};
+use super::entry::{Attr, AttrValues, Entry, EntryId, Guid, Sid};
+use super::hashed::Ids;
 use super::shared::SharedMap;
 use super::Directory;
 use crate::dn::Ava;
@@ -79,12 +80,22 @@ fn map_bytes<K, V>(map: &SharedMap<K, V>, heap: impl Fn(&K, &V) -> usize) -> usi
         .sum()
 }
 
+fn ids_heap(ids: &Ids) -> usize {
+    match ids {
+        Ids::One(_) => 0,
+        Ids::Many(v) => vec_bytes(v),
+    }
+}
+
 fn sid_heap(sid: &Sid) -> usize {
     vec_bytes(&sid.sub)
 }
 
 fn attr_heap(a: &Attr) -> usize {
-    vec_bytes(&a.values) + a.values.iter().map(vec_bytes).sum::<usize>()
+    match &a.values {
+        AttrValues::One(value) => vec_bytes(value),
+        AttrValues::Many(values) => vec_bytes(values) + values.iter().map(vec_bytes).sum::<usize>(),
+    }
 }
 
 impl Directory {
@@ -118,16 +129,18 @@ impl Directory {
                 .iter()
                 .map(|t| class(2 * size_of::<usize>() + t.len()))
                 .sum::<usize>();
-        let dn_index = map_bytes(&self.dn_index, |k: &String, _| class(k.capacity()));
+        let dn_index = map_bytes(&self.dn_index, |_: &u64, v: &Ids| ids_heap(v));
         let guid_index = map_bytes(&self.guid_index, |_: &Guid, _: &EntryId| 0);
         let sid_index = map_bytes(&self.sid_index, |k: &Sid, _| sid_heap(k));
         let value_index: usize = self
             .value_index
             .values()
             .map(|m| {
-                map_bytes(m, |k: &String, v: &Vec<EntryId>| {
-                    class(k.capacity()) + vec_bytes(v)
-                })
+                map_bytes(&m.slots, |_: &u64, v: &Ids| ids_heap(v))
+                    + m.collided
+                        .iter()
+                        .map(|(k, v)| class(k.len()) + ids_heap(v) + 48)
+                        .sum::<usize>()
             })
             .sum();
         // A BTreeSet's leaves hold up to 11 keys; count them about two-thirds full.
@@ -148,7 +161,7 @@ impl Directory {
                 ("children lists", children),
                 ("passwords, read scopes, attr USNs", other),
                 ("DN texts", dn_text),
-                ("DN index (folded DN keys)", dn_index),
+                ("DN index (hashes of folded DNs)", dn_index),
                 ("GUID index", guid_index),
                 ("SID index", sid_index),
                 ("value index (mail, proxyAddresses, sAM, UPN)", value_index),

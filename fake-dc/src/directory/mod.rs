@@ -12,6 +12,7 @@ mod computed;
 mod domain;
 mod entry;
 mod footprint;
+mod hashed;
 mod identity;
 mod ids;
 mod meta;
@@ -21,7 +22,7 @@ mod shared;
 
 pub use computed::Values;
 pub use domain::Domain;
-pub use entry::{Attr, Entry, EntryId, Guid, Sid};
+pub use entry::{Attr, AttrValues, Entry, EntryId, Guid, Sid};
 pub use footprint::Footprint;
 pub(crate) use ids::derive_domain_sid as ids_domain_sid;
 pub use ids::{
@@ -41,6 +42,7 @@ use std::sync::Arc;
 
 use crate::dn::{fold_case, Dn, Rdn};
 use crate::schema::ObjectKind;
+use hashed::{key_hash, Ids, ValueIndex};
 use shared::SharedMap;
 
 /// Attributes whose values are indexed for equality lookups.
@@ -88,12 +90,12 @@ static GONE: std::sync::LazyLock<Entry> = std::sync::LazyLock::new(|| Entry {
 pub struct Directory {
     /// Every entry ever created, tombstones included; `EntryId` indexes it.
     entries: Vec<Arc<Entry>>,
-    /// Case-folded DN → entry.
-    dn_index: SharedMap<String, EntryId>,
+    /// Case-folded DN, hashed (`hashed.rs`) → entry; a lookup checks the entry's DN.
+    dn_index: SharedMap<u64, Ids>,
     guid_index: SharedMap<Guid, EntryId>,
     sid_index: SharedMap<Sid, EntryId>,
     /// Attribute (from `INDEXED`, case-folded) → case-folded value → entries holding it.
-    value_index: HashMap<String, SharedMap<String, Vec<EntryId>>>,
+    value_index: HashMap<String, ValueIndex>,
     /// Live entries of each kind, ordered by id.
     class_index: HashMap<ObjectKind, Arc<BTreeSet<EntryId>>>,
     /// Domains in fixture order; the first is the forest root.
@@ -153,7 +155,7 @@ impl Directory {
             sid_index: SharedMap::default(),
             value_index: INDEXED
                 .iter()
-                .map(|a| (a.to_ascii_lowercase(), SharedMap::default()))
+                .map(|a| (a.to_ascii_lowercase(), ValueIndex::default()))
                 .collect(),
             class_index: HashMap::default(),
             domains: Vec::new(),
@@ -289,12 +291,17 @@ impl Directory {
 
     /// Looks up an entry by its case-folded DN key.
     pub fn lookup_key(&self, key: &str) -> Option<EntryId> {
-        self.dn_index.get(key).copied()
+        self.dn_index
+            .get(&key_hash(key))?
+            .as_slice()
+            .iter()
+            .copied()
+            .find(|id| self.dn_key(*id) == key)
     }
 
     /// Case-insensitive DN lookup; tombstones included.
     pub fn lookup(&self, dn: &Dn) -> Option<EntryId> {
-        self.dn_index.get(&dn.key()).copied()
+        self.lookup_key(&dn.key())
     }
 
     /// Looks up `dn` or, failing that, the closest existing ancestor (AD's "best match"
@@ -310,7 +317,7 @@ impl Directory {
         }
         (1..keys.len())
             .filter(|i| suffix_len[*i] <= self.longest_dn_key)
-            .find_map(|i| self.dn_index.get(&keys[i..].join(",")).copied())
+            .find_map(|i| self.lookup_key(&keys[i..].join(",")))
     }
 
     pub fn by_guid(&self, guid: &Guid) -> Option<EntryId> {
@@ -325,7 +332,10 @@ impl Directory {
     /// to `value`; `None` when `attr` is not indexed.
     pub fn by_value(&self, attr: &str, value: &str) -> Option<&[EntryId]> {
         let index = self.value_index.get(&attr.to_ascii_lowercase())?;
-        Some(index.get(&fold_case(value)).map_or(&[], |v| v.as_slice()))
+        let folded = fold_case(value);
+        Some(index.get(&folded, |id| {
+            hashed::holds_value(self.entry(id), attr, &folded)
+        }))
     }
 
     /// True when `attr` has an equality index.
@@ -455,7 +465,7 @@ impl Directory {
         self.refresh_dn_text(id);
         let key = self.dn_key(id);
         self.longest_dn_key = self.longest_dn_key.max(key.len());
-        self.dn_index.insert(key, id);
+        self.insert_dn_key(&key, id);
         let e = &self.entries[id.index()];
         self.guid_index.insert(e.guid, id);
         if e.deleted {
@@ -474,11 +484,11 @@ impl Directory {
                 .map(|v| fold_case(&String::from_utf8_lossy(v)))
                 .collect();
             if let Some(index) = self.value_index.get_mut(&lower) {
+                let entries = &self.entries;
                 for v in values {
-                    let ids = index.get_or_default(v);
-                    if !ids.contains(&id) {
-                        ids.push(id);
-                    }
+                    index.insert(&v, id, |other| {
+                        hashed::holds_value(&entries[other.index()], attr, &v)
+                    });
                 }
             }
         }
@@ -487,7 +497,7 @@ impl Directory {
     /// Removes `id` from every index (before a change that moves or rewrites it).
     pub(crate) fn unindex(&mut self, id: EntryId) {
         let key = self.dn_key(id);
-        self.dn_index.remove(&key);
+        self.remove_dn_key(&key, id);
         let e = &self.entries[id.index()];
         self.guid_index.remove(&e.guid);
         if let Some(sid) = &e.sid {
@@ -508,12 +518,7 @@ impl Directory {
                 .collect();
             if let Some(index) = self.value_index.get_mut(&lower) {
                 for v in values {
-                    if let Some(ids) = index.get_mut(&v) {
-                        ids.retain(|x| *x != id);
-                        if ids.is_empty() {
-                            index.remove(&v);
-                        }
-                    }
+                    index.remove(&v, id);
                 }
             }
         }
@@ -530,9 +535,9 @@ impl Directory {
             } else {
                 continue;
             };
-            self.dn_index.remove(&old_key);
+            self.remove_dn_key(&old_key, sub);
             self.longest_dn_key = self.longest_dn_key.max(new_key.len());
-            self.dn_index.insert(new_key, sub);
+            self.insert_dn_key(&new_key, sub);
         }
     }
 

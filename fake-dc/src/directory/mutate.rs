@@ -12,7 +12,7 @@ pub use modify::{ModOp, Modification};
 
 use std::sync::Arc;
 
-use super::entry::{Attr, Entry, EntryId, Guid, Sid};
+use super::entry::{Attr, AttrValues, Entry, EntryId, Guid, Sid};
 use super::{ids, Directory, Scope};
 use crate::dn::{Dn, Rdn};
 use crate::schema::{self, ObjectKind};
@@ -136,7 +136,7 @@ impl Directory {
                 Some(a) => a.values.extend(values),
                 None => attrs.push(Attr {
                     name: interned,
-                    values,
+                    values: values.into(),
                 }),
             }
         }
@@ -176,7 +176,7 @@ impl Directory {
                     let name = self.intern("sAMAccountName");
                     attrs.push(Attr {
                         name,
-                        values: vec![generated.clone().into_bytes()],
+                        values: AttrValues::One(generated.clone().into_bytes()),
                     });
                     generated
                 }
@@ -232,7 +232,7 @@ impl Directory {
                 let name = self.intern(name);
                 attrs.push(Attr {
                     name,
-                    values: vec![value.into_bytes()],
+                    values: AttrValues::One(value.into_bytes()),
                 });
             }
         }

@@ -105,7 +105,10 @@ impl Directory {
         let e = self.entry_mut(id);
         e.attrs.retain(|a| !a.name.eq_ignore_ascii_case(&name));
         if !values.is_empty() {
-            e.attrs.push(Attr { name, values });
+            e.attrs.push(Attr {
+                name,
+                values: values.into(),
+            });
         }
         if live {
             self.index(id);
@@ -142,7 +145,7 @@ impl Directory {
             .filter(|(_, v)| !v.is_empty())
             .map(|(name, values)| Attr {
                 name: self.intern(&name),
-                values,
+                values: values.into(),
             })
             .collect();
         let usn = self.next_usn();

@@ -94,6 +94,14 @@ impl<K: Hash + Eq + Clone, V: Clone> SharedMap<K, V> {
         self.shard_mut(key).get_mut(key)
     }
 
+    /// Room for `additional` more keys, spread over the shards, without rehashing.
+    pub fn reserve(&mut self, additional: usize) {
+        let each = additional.div_ceil(SHARDS);
+        for shard in &mut self.shards {
+            Arc::make_mut(shard).reserve(each);
+        }
+    }
+
     /// The value of `key`, inserted as the default when missing.
     pub fn get_or_default(&mut self, key: K) -> &mut V
     where

@@ -169,7 +169,8 @@ async fn sync(fixture: &Path) -> anyhow::Result<()> {
     say(
         "full_stages",
         format!(
-            "extract {} + transform {} + apply {}",
+            "connect {} + extract {} + transform {} + apply {}",
+            secs(s.connect),
             secs(s.extract),
             secs(s.transform),
             secs(s.apply)
@@ -203,6 +204,17 @@ async fn sync(fixture: &Path) -> anyhow::Result<()> {
         bail!("delta sync failed: {}", delta.sync.report.errors.join("; "));
     }
     say("delta_secs", secs(took));
+    let s = &delta.sync.stats;
+    say(
+        "delta_stages",
+        format!(
+            "connect {} + extract {} + transform {} + apply {}",
+            secs(s.connect),
+            secs(s.extract),
+            secs(s.transform),
+            secs(s.apply)
+        ),
+    );
     say("delta_changed", changed);
     say("delta_entries", delta.sync.stats.entries);
     dc.shutdown().await;

@@ -282,6 +282,19 @@ fn print_table(rows: &[Row], slapd: bool) {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{}: full sync {} s = {}; delta {} s = {} ({} entries read); heap by the footprint {} B/entry",
+            r.size,
+            r.get("full_secs"),
+            r.get("full_stages"),
+            r.get("delta_secs"),
+            r.get("delta_stages"),
+            r.get("delta_entries"),
+            r.get("footprint_per_entry"),
+        );
+    }
 }
 
 fn ratio(a: &str, b: &str) -> String {
