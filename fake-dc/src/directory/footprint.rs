@@ -131,7 +131,7 @@ impl Directory {
                 .sum::<usize>();
         let dn_index = map_bytes(&self.dn_index, |_: &u64, v: &Ids| ids_heap(v));
         let guid_index = map_bytes(&self.guid_index, |_: &Guid, _: &EntryId| 0);
-        let sid_index = map_bytes(&self.sid_index, |k: &Sid, _| sid_heap(k));
+        let sid_index = map_bytes(&self.sid_index, |_: &u64, v: &Ids| ids_heap(v));
         let value_index: usize = self
             .value_index
             .values()
@@ -163,7 +163,7 @@ impl Directory {
                 ("DN texts", dn_text),
                 ("DN index (hashes of folded DNs)", dn_index),
                 ("GUID index", guid_index),
-                ("SID index", sid_index),
+                ("SID index (hashes)", sid_index),
                 ("value index (mail, proxyAddresses, sAM, UPN)", value_index),
                 ("class index", class_index),
             ],

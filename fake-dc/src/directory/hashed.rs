@@ -8,13 +8,18 @@
 
 use std::hash::BuildHasher;
 
-use super::entry::{Entry, EntryId};
+use super::entry::{Entry, EntryId, Sid};
 use super::shared::SharedMap;
 use super::{Directory, HashMap};
 
 /// The hash an index keeps for a (case-folded) key.
 pub(crate) fn key_hash(key: &str) -> u64 {
     foldhash::quality::FixedState::with_seed(0x6b65_795f_6861_7368).hash_one(key)
+}
+
+/// The hash the SID index keeps for a SID.
+pub(crate) fn sid_hash(sid: &Sid) -> u64 {
+    foldhash::quality::FixedState::with_seed(0x7369_645f_6861_7368).hash_one(sid)
 }
 
 /// Whether `entry` holds a value of `attr` that case-folds to `folded` (the value
@@ -174,6 +179,45 @@ impl Directory {
             ids.remove(id);
             if ids.is_empty() {
                 self.dn_index.remove(&hash);
+            }
+        }
+    }
+
+    /// The live entry with this SID (the one indexed last, when a well-known SID repeats).
+    pub(super) fn sid_lookup(&self, sid: &Sid) -> Option<EntryId> {
+        self.sid_index
+            .get(&sid_hash(sid))?
+            .as_slice()
+            .iter()
+            .copied()
+            .find(|id| self.entry(*id).sid.as_ref() == Some(sid))
+    }
+
+    /// Maps `sid` to `id`, replacing an entry the SID named before (as a map insert).
+    /// `id`'s entry may take the SID only after this (`pin.rs`).
+    pub(super) fn sid_insert(&mut self, sid: &Sid, id: EntryId) {
+        let hash = sid_hash(sid);
+        if let Some(ids) = self.sid_index.get(&hash) {
+            let before: Vec<EntryId> = ids
+                .as_slice()
+                .iter()
+                .copied()
+                .filter(|other| *other != id && self.entry(*other).sid.as_ref() == Some(sid))
+                .collect();
+            if let Some(ids) = self.sid_index.get_mut(&hash) {
+                before.into_iter().for_each(|other| ids.remove(other));
+            }
+        }
+        self.sid_index.get_or_default(hash).insert(id);
+    }
+
+    /// Unmaps `sid` from `id` (nothing when the SID names another entry).
+    pub(super) fn sid_remove(&mut self, sid: &Sid, id: EntryId) {
+        let hash = sid_hash(sid);
+        if let Some(ids) = self.sid_index.get_mut(&hash) {
+            ids.remove(id);
+            if ids.is_empty() {
+                self.sid_index.remove(&hash);
             }
         }
     }

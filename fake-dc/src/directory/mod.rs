@@ -93,7 +93,8 @@ pub struct Directory {
     /// Case-folded DN, hashed (`hashed.rs`) → entry; a lookup checks the entry's DN.
     dn_index: SharedMap<u64, Ids>,
     guid_index: SharedMap<Guid, EntryId>,
-    sid_index: SharedMap<Sid, EntryId>,
+    /// SID, hashed → entry; a lookup checks the entry's SID.
+    sid_index: SharedMap<u64, Ids>,
     /// Attribute (from `INDEXED`, case-folded) → case-folded value → entries holding it.
     value_index: HashMap<String, ValueIndex>,
     /// Live entries of each kind, ordered by id.
@@ -325,7 +326,7 @@ impl Directory {
     }
 
     pub fn by_sid(&self, sid: &Sid) -> Option<EntryId> {
-        self.sid_index.get(sid).copied()
+        self.sid_lookup(sid)
     }
 
     /// Live entries whose indexed attribute `attr` has a value equal (case-insensitively)
@@ -471,9 +472,10 @@ impl Directory {
         if e.deleted {
             return;
         }
-        if let Some(sid) = &e.sid {
-            self.sid_index.insert(sid.clone(), id);
+        if let Some(sid) = e.sid.clone() {
+            self.sid_insert(&sid, id);
         }
+        let e = &self.entries[id.index()];
         Arc::make_mut(self.class_index.entry(e.kind).or_default()).insert(id);
         for attr in INDEXED {
             let lower = attr.to_ascii_lowercase();
@@ -500,11 +502,10 @@ impl Directory {
         self.remove_dn_key(&key, id);
         let e = &self.entries[id.index()];
         self.guid_index.remove(&e.guid);
-        if let Some(sid) = &e.sid {
-            if self.sid_index.get(sid) == Some(&id) {
-                self.sid_index.remove(sid);
-            }
+        if let Some(sid) = e.sid.clone() {
+            self.sid_remove(&sid, id);
         }
+        let e = &self.entries[id.index()];
         if let Some(set) = self.class_index.get_mut(&e.kind) {
             Arc::make_mut(set).remove(&id);
         }

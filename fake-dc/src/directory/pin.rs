@@ -72,18 +72,16 @@ impl Directory {
             return Ok(());
         }
         let deleted = self.entry(id).deleted;
-        if !is_builtin(sid) && self.sid_index.get(sid).is_some_and(|other| *other != id) {
+        if !is_builtin(sid) && self.sid_lookup(sid).is_some_and(|other| other != id) {
             return Err(DirError::EntryExists {
                 dn: format!("<SID={sid}>"),
             });
         }
         if let Some(old) = &current {
-            if self.sid_index.get(old) == Some(&id) {
-                self.sid_index.remove(old);
-            }
+            self.sid_remove(old, id);
         }
         if !deleted {
-            self.sid_index.insert(sid.clone(), id);
+            self.sid_insert(sid, id);
         }
         self.entry_mut(id).sid = Some(sid.clone());
         let domain_part = sid.domain_part();
