@@ -256,7 +256,7 @@ fn single_valued_attributes_replace_the_computed_value() {
         e.attrs
             .iter()
             .find(|a| a.name.eq_ignore_ascii_case(name))
-            .map(|a| a.values.clone())
+            .map(|a| a.values.to_vec())
     };
     assert_eq!(values("userAccountControl"), Some(vec![b"66048".to_vec()]));
     assert_eq!(values("accountExpires"), Some(vec![b"0".to_vec()]));

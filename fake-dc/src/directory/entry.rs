@@ -165,7 +165,80 @@ impl fmt::Debug for Sid {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attr {
     pub name: Arc<str>,
-    pub values: Vec<Vec<u8>>,
+    pub values: AttrValues,
+}
+
+/// An attribute's values, read as a slice. Most attributes hold one value, kept inline:
+/// the one-element list a `Vec` would allocate for it, for each of a user's dozen
+/// attributes, was the largest part of a loaded directory after the values themselves.
+/// Always in its canonical form (one value is `One`), so equality is the slices'.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttrValues {
+    One(Vec<u8>),
+    Many(Vec<Vec<u8>>),
+}
+
+impl Default for AttrValues {
+    fn default() -> Self {
+        AttrValues::Many(Vec::new())
+    }
+}
+
+impl From<Vec<Vec<u8>>> for AttrValues {
+    fn from(mut values: Vec<Vec<u8>>) -> Self {
+        match (values.len(), values.pop()) {
+            (1, Some(one)) => AttrValues::One(one),
+            (_, Some(last)) => {
+                values.push(last);
+                values.shrink_to_fit();
+                AttrValues::Many(values)
+            }
+            (_, None) => AttrValues::Many(Vec::new()),
+        }
+    }
+}
+
+impl std::ops::Deref for AttrValues {
+    type Target = [Vec<u8>];
+
+    fn deref(&self) -> &[Vec<u8>] {
+        match self {
+            AttrValues::One(value) => std::slice::from_ref(value),
+            AttrValues::Many(values) => values,
+        }
+    }
+}
+
+impl AttrValues {
+    pub fn as_slice(&self) -> &[Vec<u8>] {
+        self
+    }
+
+    pub fn into_vec(self) -> Vec<Vec<u8>> {
+        match self {
+            AttrValues::One(value) => vec![value],
+            AttrValues::Many(values) => values,
+        }
+    }
+
+    /// Changes the values as a `Vec` and puts them back in canonical form.
+    fn edit(&mut self, f: impl FnOnce(&mut Vec<Vec<u8>>)) {
+        let mut values = std::mem::take(self).into_vec();
+        f(&mut values);
+        *self = values.into();
+    }
+
+    pub fn push(&mut self, value: Vec<u8>) {
+        self.edit(|values| values.push(value));
+    }
+
+    pub fn extend(&mut self, more: impl IntoIterator<Item = Vec<u8>>) {
+        self.edit(|values| values.extend(more));
+    }
+
+    pub fn retain(&mut self, keep: impl FnMut(&Vec<u8>) -> bool) {
+        self.edit(|values| values.retain(keep));
+    }
 }
 
 /// A directory object. Its DN is not stored: it is its RDN plus its parent's DN, so a
@@ -255,6 +328,20 @@ mod tests {
         assert_eq!(g.to_string(), "12345678-1234-5678-0102-030405060708");
         assert_eq!(Guid::parse(&g.to_string()), Some(g));
         assert_eq!(Guid::parse("not-a-guid"), None);
+    }
+
+    #[test]
+    fn attribute_values_stay_canonical() {
+        let mut values = AttrValues::from(vec![b"a".to_vec()]);
+        assert_eq!(values, AttrValues::One(b"a".to_vec()));
+        values.push(b"b".to_vec());
+        assert_eq!(values.as_slice(), &[b"a".to_vec(), b"b".to_vec()]);
+        values.retain(|v| v != b"a");
+        assert_eq!(values, AttrValues::One(b"b".to_vec()));
+        values.retain(|_| false);
+        assert!(values.is_empty());
+        values.extend([b"c".to_vec(), b"d".to_vec()]);
+        assert_eq!(values.into_vec(), vec![b"c".to_vec(), b"d".to_vec()]);
     }
 
     #[test]

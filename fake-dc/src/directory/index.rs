@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{Directory, EntryId, Scope, INDEXED};
+use super::{hashed, Directory, EntryId, Scope, INDEXED};
 use crate::dn::fold_case;
 
 impl Directory {
@@ -13,15 +13,16 @@ impl Directory {
         self.refresh_dn_text(id);
         let key = self.dn_key(id);
         self.longest_dn_key = self.longest_dn_key.max(key.len());
-        self.dn_index.insert(key, id);
+        self.insert_dn_key(&key, id);
         let e = &self.entries[id.index()];
         self.guid_index.insert(e.guid, id);
         if e.deleted {
             return;
         }
-        if let Some(sid) = &e.sid {
-            self.sid_index.insert(sid.clone(), id);
+        if let Some(sid) = e.sid.clone() {
+            self.sid_insert(&sid, id);
         }
+        let e = &self.entries[id.index()];
         Arc::make_mut(self.class_index.entry(e.kind).or_default()).insert(id);
         for attr in INDEXED {
             let lower = attr.to_ascii_lowercase();
@@ -32,11 +33,11 @@ impl Directory {
                 .map(|v| fold_case(&String::from_utf8_lossy(v)))
                 .collect();
             if let Some(index) = self.value_index.get_mut(&lower) {
+                let entries = &self.entries;
                 for v in values {
-                    let ids = index.get_or_default(v);
-                    if !ids.contains(&id) {
-                        ids.push(id);
-                    }
+                    index.insert(&v, id, |other| {
+                        hashed::holds_value(&entries[other.index()], attr, &v)
+                    });
                 }
             }
         }
@@ -45,14 +46,13 @@ impl Directory {
     /// Removes `id` from every index (before a change that moves or rewrites it).
     pub(crate) fn unindex(&mut self, id: EntryId) {
         let key = self.dn_key(id);
-        self.dn_index.remove(&key);
+        self.remove_dn_key(&key, id);
         let e = &self.entries[id.index()];
         self.guid_index.remove(&e.guid);
-        if let Some(sid) = &e.sid {
-            if self.sid_index.get(sid) == Some(&id) {
-                self.sid_index.remove(sid);
-            }
+        if let Some(sid) = e.sid.clone() {
+            self.sid_remove(&sid, id);
         }
+        let e = &self.entries[id.index()];
         if let Some(set) = self.class_index.get_mut(&e.kind) {
             Arc::make_mut(set).remove(&id);
         }
@@ -66,12 +66,7 @@ impl Directory {
                 .collect();
             if let Some(index) = self.value_index.get_mut(&lower) {
                 for v in values {
-                    if let Some(ids) = index.get_mut(&v) {
-                        ids.retain(|x| *x != id);
-                        if ids.is_empty() {
-                            index.remove(&v);
-                        }
-                    }
+                    index.remove(&v, id);
                 }
             }
         }
@@ -88,9 +83,9 @@ impl Directory {
             } else {
                 continue;
             };
-            self.dn_index.remove(&old_key);
+            self.remove_dn_key(&old_key, sub);
             self.longest_dn_key = self.longest_dn_key.max(new_key.len());
-            self.dn_index.insert(new_key, sub);
+            self.insert_dn_key(&new_key, sub);
         }
     }
 }

@@ -77,7 +77,7 @@ pub(crate) fn changed_names(before: &Entry, after_attrs: &[super::Attr]) -> Vec<
             .iter()
             .find(|b| b.name.eq_ignore_ascii_case(&a.name))
         {
-            Some(b) if same(&b.values, &a.values) => {}
+            Some(b) if same(&b.values[..], &a.values[..]) => {}
             _ => out.push(a.name.clone()),
         }
     }

@@ -9,7 +9,10 @@
 
 mod access;
 mod computed;
+mod domain;
 mod entry;
+mod footprint;
+mod hashed;
 mod identity;
 mod ids;
 mod index;
@@ -19,7 +22,9 @@ mod pin;
 mod shared;
 
 pub use computed::Values;
-pub use entry::{Attr, Entry, EntryId, Guid, Sid};
+pub use domain::Domain;
+pub use entry::{Attr, AttrValues, Entry, EntryId, Guid, Sid};
+pub use footprint::Footprint;
 pub(crate) use ids::derive_domain_sid as ids_domain_sid;
 pub use ids::{
     filetime_from_unix, generalized_time, parse_generalized_time, unix_from_filetime,
@@ -38,6 +43,7 @@ use std::sync::Arc;
 
 use crate::dn::{fold_case, Dn, Rdn};
 use crate::schema::ObjectKind;
+use hashed::{key_hash, Ids, ValueIndex};
 use shared::SharedMap;
 
 /// Attributes whose values are indexed for equality lookups.
@@ -74,31 +80,6 @@ static GONE: std::sync::LazyLock<Entry> = std::sync::LazyLock::new(|| Entry {
     link_usns: Vec::new(),
 });
 
-/// One domain of the forest.
-#[derive(Debug, Clone)]
-pub struct Domain {
-    /// `corp.example.test`
-    pub dns_name: String,
-    /// `CORP`, for `CORP\alice` binds.
-    pub netbios: String,
-    /// `S-1-5-21-a-b-c`; principals get RIDs under it.
-    pub sid: Sid,
-    /// The domain head (`DC=corp,DC=example,DC=test`).
-    pub head: EntryId,
-    /// UPN suffixes besides the DNS name.
-    pub upn_suffixes: Vec<String>,
-    /// Host names of this domain's DCs.
-    pub dc_hosts: Vec<String>,
-    /// `CN=Users`, the default home of users and groups.
-    pub users: EntryId,
-    /// `CN=Deleted Objects`, where tombstones go.
-    pub deleted_objects: EntryId,
-    /// `CN=ForeignSecurityPrincipals`.
-    pub foreign_principals: EntryId,
-    /// The next RID to hand out.
-    pub next_rid: u32,
-}
-
 /// The whole forest.
 ///
 /// Cloning is cheap and is what a snapshot is: entries are shared (`Arc`, copied on their
@@ -110,12 +91,13 @@ pub struct Domain {
 pub struct Directory {
     /// Every entry ever created, tombstones included; `EntryId` indexes it.
     entries: Vec<Arc<Entry>>,
-    /// Case-folded DN → entry.
-    dn_index: SharedMap<String, EntryId>,
+    /// Case-folded DN, hashed (`hashed.rs`) → entry; a lookup checks the entry's DN.
+    dn_index: SharedMap<u64, Ids>,
     guid_index: SharedMap<Guid, EntryId>,
-    sid_index: SharedMap<Sid, EntryId>,
+    /// SID, hashed → entry; a lookup checks the entry's SID.
+    sid_index: SharedMap<u64, Ids>,
     /// Attribute (from `INDEXED`, case-folded) → case-folded value → entries holding it.
-    value_index: HashMap<String, SharedMap<String, Vec<EntryId>>>,
+    value_index: HashMap<String, ValueIndex>,
     /// Live entries of each kind, ordered by id.
     class_index: HashMap<ObjectKind, Arc<BTreeSet<EntryId>>>,
     /// Domains in fixture order; the first is the forest root.
@@ -177,7 +159,7 @@ impl Directory {
             sid_index: SharedMap::default(),
             value_index: INDEXED
                 .iter()
-                .map(|a| (a.to_ascii_lowercase(), SharedMap::default()))
+                .map(|a| (a.to_ascii_lowercase(), ValueIndex::default()))
                 .collect(),
             class_index: HashMap::default(),
             domains: Vec::new(),
@@ -314,12 +296,17 @@ impl Directory {
 
     /// Looks up an entry by its case-folded DN key.
     pub fn lookup_key(&self, key: &str) -> Option<EntryId> {
-        self.dn_index.get(key).copied()
+        self.dn_index
+            .get(&key_hash(key))?
+            .as_slice()
+            .iter()
+            .copied()
+            .find(|id| self.dn_key(*id) == key)
     }
 
     /// Case-insensitive DN lookup; tombstones included.
     pub fn lookup(&self, dn: &Dn) -> Option<EntryId> {
-        self.dn_index.get(&dn.key()).copied()
+        self.lookup_key(&dn.key())
     }
 
     /// Looks up `dn` or, failing that, the closest existing ancestor (AD's "best match"
@@ -335,7 +322,7 @@ impl Directory {
         }
         (1..keys.len())
             .filter(|i| suffix_len[*i] <= self.longest_dn_key)
-            .find_map(|i| self.dn_index.get(&keys[i..].join(",")).copied())
+            .find_map(|i| self.lookup_key(&keys[i..].join(",")))
     }
 
     pub fn by_guid(&self, guid: &Guid) -> Option<EntryId> {
@@ -343,14 +330,17 @@ impl Directory {
     }
 
     pub fn by_sid(&self, sid: &Sid) -> Option<EntryId> {
-        self.sid_index.get(sid).copied()
+        self.sid_lookup(sid)
     }
 
     /// Live entries whose indexed attribute `attr` has a value equal (case-insensitively)
     /// to `value`; `None` when `attr` is not indexed.
     pub fn by_value(&self, attr: &str, value: &str) -> Option<&[EntryId]> {
         let index = self.value_index.get(&attr.to_ascii_lowercase())?;
-        Some(index.get(&fold_case(value)).map_or(&[], |v| v.as_slice()))
+        let folded = fold_case(value);
+        Some(index.get(&folded, |id| {
+            hashed::holds_value(self.entry(id), attr, &folded)
+        }))
     }
 
     /// True when `attr` has an equality index.

@@ -72,18 +72,16 @@ impl Directory {
             return Ok(());
         }
         let deleted = self.entry(id).deleted;
-        if !is_builtin(sid) && self.sid_index.get(sid).is_some_and(|other| *other != id) {
+        if !is_builtin(sid) && self.sid_lookup(sid).is_some_and(|other| other != id) {
             return Err(DirError::EntryExists {
                 dn: format!("<SID={sid}>"),
             });
         }
         if let Some(old) = &current {
-            if self.sid_index.get(old) == Some(&id) {
-                self.sid_index.remove(old);
-            }
+            self.sid_remove(old, id);
         }
         if !deleted {
-            self.sid_index.insert(sid.clone(), id);
+            self.sid_insert(sid, id);
         }
         self.entry_mut(id).sid = Some(sid.clone());
         let domain_part = sid.domain_part();
@@ -105,7 +103,10 @@ impl Directory {
         let e = self.entry_mut(id);
         e.attrs.retain(|a| !a.name.eq_ignore_ascii_case(&name));
         if !values.is_empty() {
-            e.attrs.push(Attr { name, values });
+            e.attrs.push(Attr {
+                name,
+                values: values.into(),
+            });
         }
         if live {
             self.index(id);
@@ -142,7 +143,7 @@ impl Directory {
             .filter(|(_, v)| !v.is_empty())
             .map(|(name, values)| Attr {
                 name: self.intern(&name),
-                values,
+                values: values.into(),
             })
             .collect();
         let usn = self.next_usn();

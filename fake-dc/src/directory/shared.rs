@@ -33,6 +33,13 @@ fn shard_of<Q: Hash + ?Sized>(key: &Q) -> usize {
     (foldhash::fast::FixedState::with_seed(0x5eed).hash_one(key) as usize) % SHARDS
 }
 
+impl<K, V> SharedMap<K, V> {
+    /// The shards, for counting what the map holds (`footprint.rs`).
+    pub fn shard_maps(&self) -> impl Iterator<Item = &HashMap<K, V>> {
+        self.shards.iter().map(|s| &**s)
+    }
+}
+
 impl<K: Hash + Eq + Clone, V: Clone> SharedMap<K, V> {
     /// The value of `key`.
     pub fn get<Q>(&self, key: &Q) -> Option<&V>
@@ -85,6 +92,14 @@ impl<K: Hash + Eq + Clone, V: Clone> SharedMap<K, V> {
             return None;
         }
         self.shard_mut(key).get_mut(key)
+    }
+
+    /// Room for `additional` more keys, spread over the shards, without rehashing.
+    pub fn reserve(&mut self, additional: usize) {
+        let each = additional.div_ceil(SHARDS);
+        for shard in &mut self.shards {
+            Arc::make_mut(shard).reserve(each);
+        }
     }
 
     /// The value of `key`, inserted as the default when missing.

@@ -3,7 +3,7 @@
 //! passwords only over an encrypted connection.
 
 use super::{is_read_only, DirError};
-use crate::directory::{ids, Attr, Directory, EntryId};
+use crate::directory::{ids, Attr, AttrValues, Directory, EntryId};
 use crate::dn::Dn;
 use crate::schema;
 
@@ -109,7 +109,7 @@ impl Directory {
                         None => {
                             scratch.attrs.push(Attr {
                                 name: name.clone(),
-                                values: Vec::new(),
+                                values: AttrValues::default(),
                             });
                             let last = scratch.attrs.len() - 1;
                             &mut scratch.attrs[last]
@@ -155,7 +155,7 @@ impl Directory {
                     if !m.values.is_empty() {
                         scratch.attrs.push(Attr {
                             name: name.clone(),
-                            values: m.values.clone(),
+                            values: m.values.clone().into(),
                         });
                     }
                 }
@@ -202,7 +202,7 @@ impl Directory {
             scratch.attrs.retain(|a| a.name != name);
             scratch.attrs.push(Attr {
                 name,
-                values: vec![stamp],
+                values: AttrValues::One(stamp),
             });
         }
         let mut changed = crate::directory::meta::changed_names(self.entry(id), &scratch.attrs);

@@ -1,0 +1,251 @@
+//! The workloads, each run in a child process of its own (see `main.rs` for why). A
+//! child prints `key value` lines on stdout; the parent collects them into the table.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use fake_dc::directory::{ModOp, Modification};
+use fake_dc::fixture::{self, LoadOptions};
+use fake_dc::ldif::{export, LdifFlavour};
+use fake_dc::schema::ObjectKind;
+use fake_dc::server::{FakeDc, HostConfig};
+use reference_stack::account::Account;
+use reference_stack::report::SyncMethod;
+use reference_stack::resolve::Resolver;
+use reference_stack::settings::{AccountSettings, ConnectorSettings, EncryptionMode, Region};
+use reference_stack::stack::{run_delta_sync, SyncEnvironment};
+
+use crate::clients::{BIND_DN, PASSWORD};
+
+const HOST: &str = "dc1.corp.example.test";
+/// How many `mail` values the search clients draw from.
+const PROBES: usize = 20_000;
+
+/// A line of /proc/self/status, in KiB.
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn mib(field: &str) -> String {
+    status_kib(field).map_or_else(|| "n/a".into(), |kib| format!("{:.0}", kib as f64 / 1024.0))
+}
+
+/// Bytes the allocator has handed out and not had back: the live heap, which unlike the
+/// resident size does not include pages freed but not yet returned.
+fn heap_bytes() -> Option<usize> {
+    tikv_jemalloc_ctl::epoch::advance().ok()?;
+    tikv_jemalloc_ctl::stats::allocated::read().ok()
+}
+
+fn say(key: &str, value: impl std::fmt::Display) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{key} {value}");
+    let _ = out.flush();
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64())
+}
+
+pub fn main(args: &[String]) -> anyhow::Result<()> {
+    let [workload, fixture, work, rest @ ..] = args else {
+        bail!("usage: --child load|sync|serve FIXTURE WORKDIR [ldif|probes]");
+    };
+    let (fixture, work) = (Path::new(fixture), Path::new(work));
+    let runtime = tokio::runtime::Runtime::new()?;
+    match workload.as_str() {
+        "load" => load(
+            fixture,
+            work,
+            rest.first().map(String::as_str) == Some("ldif"),
+        ),
+        "sync" => runtime.block_on(sync(fixture)),
+        "serve" => runtime.block_on(serve(fixture)),
+        other => bail!("unknown workload '{other}'"),
+    }
+}
+
+fn load_fixture(fixture: &Path) -> anyhow::Result<(fake_dc::directory::Directory, Duration)> {
+    let started = Instant::now();
+    let directory = fixture::load_file(fixture, LoadOptions::default())
+        .with_context(|| format!("loading {}", fixture.display()))?;
+    Ok((directory, started.elapsed()))
+}
+
+/// The first load: time, peak, resident and live heap per entry; then what the other
+/// workloads need from the same directory (probe values, the LDIF for slapd).
+fn load(fixture: &Path, work: &Path, ldif: bool) -> anyhow::Result<()> {
+    let heap_before = heap_bytes().unwrap_or(0);
+    let rss_before = status_kib("VmRSS:").unwrap_or(0);
+    let (directory, took) = load_fixture(fixture)?;
+    let entries = directory.len();
+    say("entries", entries);
+    say("load_secs", secs(took));
+    say("load_peak_mib", mib("VmHWM:"));
+    say("load_rss_mib", mib("VmRSS:"));
+    let rss = status_kib("VmRSS:").unwrap_or(0).saturating_sub(rss_before) * 1024;
+    say("rss_per_entry", rss / entries.max(1) as u64);
+    if let Some(heap) = heap_bytes() {
+        say(
+            "bytes_per_entry",
+            heap.saturating_sub(heap_before) / entries.max(1),
+        );
+    }
+    // The breakdown goes to stderr, for the reader; the table takes the total.
+    let footprint = directory.footprint();
+    eprintln!("{}", footprint);
+    say("footprint_per_entry", footprint.total() / entries.max(1));
+    let users: Vec<_> = directory.of_kind(ObjectKind::User).collect();
+    let step = (users.len() / PROBES).max(1);
+    let mut probes = String::new();
+    for id in users.iter().step_by(step) {
+        if let Some(mail) = directory.entry(*id).get_str("mail") {
+            probes.push_str(mail);
+            probes.push('\n');
+        }
+    }
+    std::fs::write(work.join("probes.txt"), probes)?;
+    if ldif {
+        let started = Instant::now();
+        std::fs::write(
+            work.join("data.ldif"),
+            export(&directory, LdifFlavour::OpenLdap),
+        )?;
+        say("ldif_secs", secs(started.elapsed()));
+    }
+    Ok(())
+}
+
+/// A full sync over LDAPS with the DC in this process, then a delta after 1% of the
+/// users changed department.
+async fn sync(fixture: &Path) -> anyhow::Result<()> {
+    let (directory, _) = load_fixture(fixture)?;
+    let dc = FakeDc::builder(directory)
+        .host(HOST, HostConfig::loopback())
+        .start()
+        .await?;
+    let ldaps = dc
+        .addresses(HOST)
+        .and_then(|a| a.ldaps)
+        .context("LDAPS listener")?;
+    let mut env = SyncEnvironment::new(
+        Resolver::pinned().with(HOST, 636, ldaps),
+        vec![dc.ca_pem().to_owned()],
+        SyncMethod::DirectoryConnector,
+    );
+    env.timeout = Duration::from_secs(120);
+    let connector = ConnectorSettings {
+        primary_host: HOST.into(),
+        secondary_host: None,
+        encryption: EncryptionMode::Strict,
+        port: 636,
+        bind_dn: BIND_DN.into(),
+        password: PASSWORD.into(),
+        root_dn: "DC=corp,DC=example,DC=test".into(),
+        change_tracking: Default::default(),
+    };
+    let settings = AccountSettings {
+        link_aliases: true,
+        acknowledge_disabled: true,
+        additional_attributes: vec!["department".into()],
+        domains: vec!["corp.example.test".into()],
+        // A full first run adds everything; nothing is unlinked, so no stop applies.
+        max_unlink: 1_000_000,
+        ..AccountSettings::new(Region::Europe)
+    };
+    say("sync_rss_before_mib", mib("VmRSS:"));
+    let started = Instant::now();
+    let full = run_delta_sync(&env, &connector, &settings, &Account::default(), None).await;
+    let took = started.elapsed();
+    if !full.sync.report.errors.is_empty() {
+        bail!("full sync failed: {}", full.sync.report.errors.join("; "));
+    }
+    let s = &full.sync.stats;
+    say("full_secs", secs(took));
+    say(
+        "full_stages",
+        format!(
+            "connect {} + extract {} + transform {} + apply {}",
+            secs(s.connect),
+            secs(s.extract),
+            secs(s.transform),
+            secs(s.apply)
+        ),
+    );
+    say("sync_peak_mib", mib("VmHWM:"));
+    let state = full.state.context("the full run left delta state")?;
+    let changed = dc.with_directory(|directory| {
+        let users: Vec<_> = directory.of_kind(ObjectKind::User).collect();
+        let department = Modification {
+            op: ModOp::Replace,
+            attr: "department".into(),
+            values: vec![b"Moved".to_vec()],
+        };
+        users
+            .iter()
+            .step_by(100)
+            .filter(|id| {
+                directory
+                    .modify(**id, std::slice::from_ref(&department), true)
+                    .is_ok()
+            })
+            .count()
+    });
+    let account = full.sync.account;
+    drop(full.sync.snapshot);
+    let started = Instant::now();
+    let delta = run_delta_sync(&env, &connector, &settings, &account, Some(&state)).await;
+    let took = started.elapsed();
+    if !delta.sync.report.errors.is_empty() {
+        bail!("delta sync failed: {}", delta.sync.report.errors.join("; "));
+    }
+    say("delta_secs", secs(took));
+    let s = &delta.sync.stats;
+    say(
+        "delta_stages",
+        format!(
+            "connect {} + extract {} + transform {} + apply {}",
+            secs(s.connect),
+            secs(s.extract),
+            secs(s.transform),
+            secs(s.apply)
+        ),
+    );
+    say("delta_changed", changed);
+    say("delta_entries", delta.sync.stats.entries);
+    dc.shutdown().await;
+    Ok(())
+}
+
+/// The directory served on plain LDAP until stdin closes, like `fake-dc serve` in its
+/// own process (slapd runs in its own too); then its peak.
+async fn serve(fixture: &Path) -> anyhow::Result<()> {
+    let (directory, _) = load_fixture(fixture)?;
+    let dc = FakeDc::builder(directory)
+        .host(
+            HOST,
+            HostConfig {
+                ldap: Some("127.0.0.1:0".parse()?),
+                ..HostConfig::default()
+            },
+        )
+        .start()
+        .await?;
+    let ldap = dc
+        .addresses(HOST)
+        .and_then(|a| a.ldap)
+        .context("LDAP listener")?;
+    say("ready", format!("ldap://{ldap}"));
+    tokio::task::spawn_blocking(|| {
+        let stdin = std::io::stdin();
+        for _ in stdin.lock().lines() {}
+    })
+    .await?;
+    say("serve_peak_mib", mib("VmHWM:"));
+    dc.shutdown().await;
+    Ok(())
+}
