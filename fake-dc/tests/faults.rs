@@ -84,6 +84,29 @@ async fn a_down_host_refuses_connections_until_cleared() {
     dc.shutdown().await;
 }
 
+/// A down host keeps its ports bound: another server cannot take one, and a client's
+/// connect cannot pick one as its source port (a loopback self-connect, where a TLS
+/// client reads its own ClientHello back instead of being refused).
+#[tokio::test]
+async fn a_down_host_keeps_its_ports() {
+    let dc = start().await;
+    let a = dc.addresses(DC1).unwrap();
+    dc.fault(DC1, Fault::Down).await.unwrap();
+    for addr in [a.ldap, a.ldaps, a.gc, a.gc_tls].into_iter().flatten() {
+        let other = tokio::net::TcpSocket::new_v4().unwrap();
+        assert!(other.bind(addr).is_err(), "{addr} was given up while down");
+        assert!(refused(addr).await, "{addr} accepts while down");
+    }
+    dc.clear_faults(DC1).await.unwrap();
+    let mut back = svc(&dc).await;
+    back.simple_bind(SVC_DN, SVC_PW)
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    dc.shutdown().await;
+}
+
 #[tokio::test]
 async fn latency_delays_every_answer() {
     let dc = start().await;

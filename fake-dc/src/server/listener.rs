@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustls::ServerConfig;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -25,6 +25,11 @@ pub(crate) struct HostRuntime {
     /// The current up period: its token (cancelled by `Down` and by shutdown) and the
     /// listener tasks to await so their sockets are closed when `Down` returns.
     up: Mutex<(CancellationToken, Vec<JoinHandle<()>>)>,
+    /// While down, each port stays bound without listening. A connect is still refused,
+    /// but the port cannot be handed to another listener, nor picked as the source port
+    /// of a client's connect to it (a loopback self-connect, where a TLS client reads its
+    /// own ClientHello back), until the host comes back up.
+    held: Mutex<Vec<TcpSocket>>,
 }
 
 impl HostRuntime {
@@ -71,6 +76,7 @@ impl HostRuntime {
             host: Arc::new(Host::new(name, domain, tls)),
             addresses,
             up: Mutex::new((shutdown.child_token(), Vec::new())),
+            held: Mutex::new(Vec::new()),
         });
         host.spawn_listeners(bound, shared);
         Ok(host)
@@ -102,6 +108,14 @@ impl HostRuntime {
         for h in handles {
             let _ = h.await;
         }
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        let a = self.addresses;
+        held.extend(
+            [a.ldap, a.ldaps, a.gc, a.gc_tls]
+                .into_iter()
+                .flatten()
+                .filter_map(hold_port),
+        );
     }
 
     /// Re-binds the listeners on the addresses of the first start.
@@ -113,6 +127,7 @@ impl HostRuntime {
         if shutdown.is_cancelled() {
             return Ok(());
         }
+        self.held.lock().unwrap_or_else(|e| e.into_inner()).clear();
         let a = self.addresses;
         let mut bound = Vec::new();
         for (port, addr) in [
@@ -138,6 +153,20 @@ impl HostRuntime {
         self.spawn_listeners(bound, shared);
         Ok(())
     }
+}
+
+/// Binds `addr` without listening; `None` when that fails (another process took the
+/// port in the instant it was free), which leaves the port as unheld as before.
+fn hold_port(addr: SocketAddr) -> Option<TcpSocket> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4(),
+        SocketAddr::V6(_) => TcpSocket::new_v6(),
+    }
+    .ok()?;
+    // The closed connections leave TIME_WAIT entries on the port.
+    socket.set_reuseaddr(true).ok()?;
+    socket.bind(addr).ok()?;
+    Some(socket)
 }
 
 /// Accepts until the token is cancelled. A connection past the limit is closed at once
