@@ -50,8 +50,15 @@ fn run(path: &Path) -> Result<(), Failed> {
     })
 }
 
+/// Scenarios run this many at a time unless `--test-threads` says otherwise. Several
+/// spend most of their time waiting, not computing: three protocol faults end only when
+/// the client's 20 s per-operation timeout passes, throttling scenarios sleep through
+/// Retry-After. At one scenario per core those waits ran one after another.
+const DEFAULT_THREADS: usize = 8;
+
 fn main() {
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
+    args.test_threads.get_or_insert(DEFAULT_THREADS);
     let files = harness::suite::discover(&[scenarios_dir()], None).unwrap_or_default();
     let trials = files
         .into_iter()

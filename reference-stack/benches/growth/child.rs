@@ -41,6 +41,38 @@ fn heap_bytes() -> Option<usize> {
     tikv_jemalloc_ctl::stats::allocated::read().ok()
 }
 
+fn heap_mib(bytes: usize) -> String {
+    format!("{:.0}", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// The live heap's highest value while a workload runs, sampled every 2 ms by a thread
+/// of its own: `VmHWM` cannot say which part of a peak was the DC and which the sync.
+struct HeapPeak {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<usize>,
+}
+
+impl HeapPeak {
+    fn start() -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut peak = 0;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(heap_bytes().unwrap_or(0));
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            peak.max(heap_bytes().unwrap_or(0))
+        });
+        Self { stop, thread }
+    }
+
+    fn stop(self) -> usize {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap_or(0)
+    }
+}
+
 fn say(key: &str, value: impl std::fmt::Display) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{key} {value}");
@@ -158,9 +190,12 @@ async fn sync(fixture: &Path) -> anyhow::Result<()> {
         ..AccountSettings::new(Region::Europe)
     };
     say("sync_rss_before_mib", mib("VmRSS:"));
+    let heap_dc = heap_bytes().unwrap_or(0);
+    let sampler = HeapPeak::start();
     let started = Instant::now();
     let full = run_delta_sync(&env, &connector, &settings, &Account::default(), None).await;
     let took = started.elapsed();
+    let full_heap_peak = sampler.stop();
     if !full.sync.report.errors.is_empty() {
         bail!("full sync failed: {}", full.sync.report.errors.join("; "));
     }
@@ -196,10 +231,33 @@ async fn sync(fixture: &Path) -> anyhow::Result<()> {
             .count()
     });
     let account = full.sync.account;
+    let heap_kept = heap_bytes().unwrap_or(0);
     drop(full.sync.snapshot);
+    let heap_without_snapshot = heap_bytes().unwrap_or(0);
+    say(
+        "full_heap",
+        format!(
+            "DC {} MiB, peak {} MiB (+{} over the DC); kept after it: snapshot {} MiB, account, state and report {} MiB",
+            heap_mib(heap_dc),
+            heap_mib(full_heap_peak),
+            heap_mib(full_heap_peak.saturating_sub(heap_dc)),
+            heap_mib(heap_kept.saturating_sub(heap_without_snapshot)),
+            heap_mib(heap_without_snapshot.saturating_sub(heap_dc)),
+        ),
+    );
+    let sampler = HeapPeak::start();
     let started = Instant::now();
     let delta = run_delta_sync(&env, &connector, &settings, &account, Some(&state)).await;
     let took = started.elapsed();
+    let delta_heap_peak = sampler.stop();
+    say(
+        "delta_heap",
+        format!(
+            "peak {} MiB (+{} over the DC, account and state)",
+            heap_mib(delta_heap_peak),
+            heap_mib(delta_heap_peak.saturating_sub(heap_without_snapshot)),
+        ),
+    );
     if !delta.sync.report.errors.is_empty() {
         bail!("delta sync failed: {}", delta.sync.report.errors.join("; "));
     }

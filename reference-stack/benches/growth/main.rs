@@ -295,6 +295,15 @@ fn print_table(rows: &[Row], slapd: bool) {
             r.get("footprint_per_entry"),
         );
     }
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{}: live heap in the full sync: {}; in the delta: {}",
+            r.size,
+            r.get("full_heap"),
+            r.get("delta_heap"),
+        );
+    }
 }
 
 fn ratio(a: &str, b: &str) -> String {
