@@ -156,41 +156,13 @@ impl DeltaState {
         self.watermark.usn = usn;
     }
 
-    /// The state after a complete extraction that began at `watermark`.
+    /// The state after a complete extraction that began at `watermark`, copied from it
+    /// (a run moves the extraction's objects in instead: [`PendingState::capture`]).
     pub fn capture(watermark: Watermark, scope: ExtractionScope, extraction: &Extraction) -> Self {
-        let objects: BTreeMap<Guid, Object> = extraction
-            .objects
-            .iter()
-            .map(|(guid, object)| {
-                let mut object = object.clone();
-                object.members = Vec::new();
-                object.member_range_next = None;
-                (*guid, object)
-            })
-            .collect();
-        let members = extraction
-            .member_identities
-            .iter()
-            .filter(|(group, _)| {
-                objects
-                    .get(group)
-                    .is_some_and(|object| object.kind == ObjectKind::Group)
-            })
-            .map(|(group, identities)| (*group, identities.clone()))
-            .collect();
-        Self {
-            watermark,
-            scope,
-            objects,
-            members,
-            dirsync_cookie: None,
-        }
-    }
-
-    /// This state, continued next time from DirSync's `cookie`.
-    fn with_cookie(mut self, cookie: Option<Vec<u8>>) -> Self {
-        self.dirsync_cookie = cookie.map(|c| dirsync::to_hex(&c));
-        self
+        PendingState::new(watermark, scope).capture(
+            extraction.objects.clone(),
+            extraction.member_identities.clone(),
+        )
     }
 
     /// Up to where the stored objects are known.
@@ -215,6 +187,64 @@ impl DeltaState {
     }
 }
 
+/// The state a run will leave, before the extraction's objects are moved into it.
+///
+/// A run builds its snapshot from the extraction first and only then hands the objects
+/// over ([`crate::extract::to_snapshot_keeping`]): copying them into the state while the
+/// extraction was still alive put a second copy of every object in the sync's peak
+/// memory (hundreds of megabytes at 100,000 users, gigabytes at a million).
+#[derive(Debug, Clone)]
+pub struct PendingState {
+    watermark: Watermark,
+    scope: ExtractionScope,
+    dirsync_cookie: Option<String>,
+}
+
+impl PendingState {
+    fn new(watermark: Watermark, scope: ExtractionScope) -> Self {
+        Self {
+            watermark,
+            scope,
+            dirsync_cookie: None,
+        }
+    }
+
+    /// This state, continued next time from DirSync's `cookie`.
+    fn with_cookie(mut self, cookie: Option<Vec<u8>>) -> Self {
+        self.dirsync_cookie = cookie.map(|c| dirsync::to_hex(&c));
+        self
+    }
+
+    /// The state, from a complete extraction's objects and member identities. `member`
+    /// DNs are dropped: they go stale when members are renamed, so membership is kept
+    /// by identity instead.
+    pub fn capture(
+        self,
+        mut objects: BTreeMap<Guid, Object>,
+        member_identities: BTreeMap<Guid, BTreeSet<Guid>>,
+    ) -> DeltaState {
+        for object in objects.values_mut() {
+            object.members = Vec::new();
+            object.member_range_next = None;
+        }
+        let members = member_identities
+            .into_iter()
+            .filter(|(group, _)| {
+                objects
+                    .get(group)
+                    .is_some_and(|object| object.kind == ObjectKind::Group)
+            })
+            .collect();
+        DeltaState {
+            watermark: self.watermark,
+            scope: self.scope,
+            objects,
+            members,
+            dirsync_cookie: self.dirsync_cookie,
+        }
+    }
+}
+
 /// A complete delta-capable extraction.
 #[derive(Debug, Clone)]
 pub struct DeltaExtraction {
@@ -222,8 +252,9 @@ pub struct DeltaExtraction {
     pub extraction: Extraction,
     /// How the directory was read.
     pub mode: ExtractionMode,
-    /// What the next run continues from; `None` when the DC offers no watermark.
-    pub state: Option<DeltaState>,
+    /// What the next run continues from, once the extraction's objects are moved in;
+    /// `None` when the DC offers no watermark.
+    pub state: Option<PendingState>,
 }
 
 /// Runs a delta-capable extraction on a bound connection: see the module docs (and
@@ -488,7 +519,7 @@ async fn continue_from(
     extract::evaluate_dynamic_lists(ldap, request, &mut extraction, &mut warnings, stats).await?;
     extraction.warnings = warnings.into_iter().collect();
     let up_to_usn = watermark.usn;
-    let state = DeltaState::capture(watermark, scope, &extraction);
+    let state = PendingState::new(watermark, scope);
     Ok(DeltaExtraction {
         extraction,
         mode: ExtractionMode::Delta {
@@ -510,7 +541,7 @@ async fn full(
     stats: &mut ExtractStats,
 ) -> Result<DeltaExtraction, ExtractError> {
     let extraction = extract::extract(ldap, members, request, stats).await?;
-    let state = DeltaState::capture(watermark, scope, &extraction);
+    let state = PendingState::new(watermark, scope);
     Ok(DeltaExtraction {
         extraction,
         mode: ExtractionMode::Full { reason },

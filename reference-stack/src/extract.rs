@@ -62,7 +62,7 @@ use members::rdns;
 pub(crate) use members::{
     base_entry, complete_range, evaluate_dynamic_lists, is_under, normalize_dn, resolve_members,
 };
-pub use to_snapshot::to_snapshot;
+pub use to_snapshot::{to_snapshot, to_snapshot_keeping, Kept};
 
 /// AD refuses pages larger than this (MaxPageSize).
 pub const MAX_PAGE_SIZE: i32 = 1000;

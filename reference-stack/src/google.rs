@@ -221,7 +221,7 @@ pub async fn run(
     let started = Instant::now();
     let (next, plan) = apply::sync(account, &snapshot, settings);
     stats.apply = started.elapsed();
-    let mut report = report::from_plan(method, host, verified, &plan);
+    let mut report = report::from_plan(method, host, verified, plan);
     let mut all = warnings;
     all.append(&mut report.warnings);
     report.warnings = all;

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crate::account::Account;
 use crate::apply;
 use crate::connect::{self, ConnectError, ConnectOptions};
-use crate::delta::{self, DeltaState, ExtractionMode, ExtractionScope};
+use crate::delta::{self, DeltaState, ExtractionMode, ExtractionScope, PendingState};
 use crate::extract::{self, ExtractError, ExtractRequest, Extraction, GlobalCatalog, MemberSource};
 use crate::report::{self, Report, SyncMethod, TlsOutcome};
 use crate::resolve::Resolver;
@@ -267,7 +267,7 @@ async fn run(
     stats.extract = started.elapsed();
     // Unbind politely; a failure here changes nothing about the run.
     let _ = connection.ldap.unbind().await;
-    let (extraction, delta): (Extraction, Option<(ExtractionMode, Option<DeltaState>)>) =
+    let (extraction, delta): (Extraction, Option<(ExtractionMode, Option<PendingState>)>) =
         match extracted {
             Ok(extracted) => extracted,
             Err(error) => {
@@ -277,8 +277,19 @@ async fn run(
     warnings.extend(extraction.warnings.iter().cloned());
 
     let started = Instant::now();
-    let (snapshot, transform_warnings) = extract::to_snapshot(extraction);
+    let (snapshot, transform_warnings, kept) = extract::to_snapshot_keeping(extraction);
     warnings.extend(transform_warnings);
+    // The state takes the objects over now that the snapshot no longer needs them.
+    let delta = match delta {
+        Some((mode, Some(pending))) => Some((
+            mode,
+            Some(pending.capture(kept.objects, kept.member_identities)),
+        )),
+        other => {
+            drop(kept);
+            other.map(|(mode, _)| (mode, None))
+        }
+    };
     stats.transform = started.elapsed();
 
     let started = Instant::now();
@@ -300,7 +311,7 @@ async fn run(
     let started = Instant::now();
     let (next, plan) = apply::sync(account, &snapshot, settings);
     stats.apply = started.elapsed();
-    let mut report = report::from_plan(env.method, Some(host), tls, &plan);
+    let mut report = report::from_plan(env.method, Some(host), tls, plan);
     warnings.append(&mut report.warnings);
     report.warnings = warnings;
     let (mode, state) = delta.unzip();

@@ -234,15 +234,27 @@ async fn sync(fixture: &Path) -> anyhow::Result<()> {
     let heap_kept = heap_bytes().unwrap_or(0);
     drop(full.sync.snapshot);
     let heap_without_snapshot = heap_bytes().unwrap_or(0);
+    // A copy of each, measured and dropped: how the rest divides.
+    let size_of_copy = |copy: &dyn Fn() -> Box<dyn std::any::Any>| {
+        let before = heap_bytes().unwrap_or(0);
+        let held = copy();
+        let size = heap_bytes().unwrap_or(0).saturating_sub(before);
+        drop(held);
+        size
+    };
+    let state_bytes = size_of_copy(&|| Box::new(state.clone()));
+    let account_bytes = size_of_copy(&|| Box::new(account.clone()));
     say(
         "full_heap",
         format!(
-            "DC {} MiB, peak {} MiB (+{} over the DC); kept after it: snapshot {} MiB, account, state and report {} MiB",
+            "DC {} MiB, peak {} MiB (+{} over the DC); kept after it: snapshot {} MiB, account, state and report {} MiB (a copy of the state {} MiB, of the account {} MiB)",
             heap_mib(heap_dc),
             heap_mib(full_heap_peak),
             heap_mib(full_heap_peak.saturating_sub(heap_dc)),
             heap_mib(heap_kept.saturating_sub(heap_without_snapshot)),
             heap_mib(heap_without_snapshot.saturating_sub(heap_dc)),
+            heap_mib(state_bytes),
+            heap_mib(account_bytes),
         ),
     );
     let sampler = HeapPeak::start();

@@ -14,8 +14,27 @@ use super::*;
 /// - Primary-group members: users whose `primaryGroupID` equals a group's RID in the
 ///   same domain (RIDs repeat across the domains of a forest).
 pub fn to_snapshot(extraction: Extraction) -> (DirectorySnapshot, Vec<String>) {
+    let (snapshot, warnings, _) = to_snapshot_keeping(extraction);
+    (snapshot, warnings)
+}
+
+/// What [`to_snapshot_keeping`] gives back of the extraction: its objects and each
+/// group's member identities, for the delta state to take over without a copy.
+#[derive(Debug, Default)]
+pub struct Kept {
+    /// The extracted objects by GUID.
+    pub objects: BTreeMap<Guid, Object>,
+    /// See [`Extraction::member_identities`].
+    pub member_identities: BTreeMap<Guid, BTreeSet<Guid>>,
+}
+
+/// [`to_snapshot`], giving back the objects and member identities it read.
+pub fn to_snapshot_keeping(extraction: Extraction) -> (DirectorySnapshot, Vec<String>, Kept) {
     let Extraction {
-        objects, direct, ..
+        objects,
+        direct,
+        member_identities,
+        ..
     } = extraction;
     let mut snapshot = DirectorySnapshot::default();
     let mut warnings = Vec::new();
@@ -111,7 +130,11 @@ pub fn to_snapshot(extraction: Extraction) -> (DirectorySnapshot, Vec<String>) {
             },
         );
     }
-    (snapshot, warnings)
+    let kept = Kept {
+        objects,
+        member_identities,
+    };
+    (snapshot, warnings, kept)
 }
 
 fn display_name(object: &Object) -> String {

@@ -171,7 +171,7 @@ pub async fn run(
     let started = Instant::now();
     let (next, plan) = apply::sync(account, &snapshot, settings);
     stats.apply = started.elapsed();
-    let mut report = report::from_plan(SyncMethod::AzureAd, host.clone(), tls, &plan);
+    let mut report = report::from_plan(SyncMethod::AzureAd, host.clone(), tls, plan);
     warnings.append(&mut report.warnings);
     report.warnings = warnings;
     report.extraction = delta.then_some(mode);
