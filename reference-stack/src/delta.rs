@@ -54,7 +54,7 @@ mod dirsync;
 mod merge;
 pub(crate) mod read;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use ldap3::Ldap;
 use serde::{Deserialize, Serialize};
@@ -504,13 +504,16 @@ async fn continue_from(
         stats,
     )
     .await?;
+    // Every kept group's members are checked against the objects: millions of lookups at
+    // a million objects, several times faster in a hash set than in the ordered map.
+    let extracted: HashSet<Guid> = extraction.objects.keys().copied().collect();
     for (group, identities) in merged.kept_members {
         if extraction.direct.contains_key(&group) {
             continue;
         }
         let direct = identities
             .iter()
-            .filter(|member| extraction.objects.contains_key(member))
+            .filter(|member| extracted.contains(member))
             .copied()
             .collect();
         extraction.direct.insert(group, direct);
