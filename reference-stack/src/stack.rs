@@ -279,17 +279,12 @@ async fn run(
     let started = Instant::now();
     let (snapshot, transform_warnings, kept) = extract::to_snapshot_keeping(extraction);
     warnings.extend(transform_warnings);
-    // The state takes the objects over now that the snapshot no longer needs them.
-    let delta = match delta {
-        Some((mode, Some(pending))) => Some((
-            mode,
-            Some(pending.capture(kept.objects, kept.member_identities)),
-        )),
-        other => {
-            drop(kept);
-            other.map(|(mode, _)| (mode, None))
-        }
-    };
+    // The state takes the objects over now that the snapshot no longer needs them; when
+    // there is no state to take them, the closures drop them here, before apply.
+    let delta = delta.map(|(mode, pending)| {
+        let state = pending.map(|pending| pending.capture(kept.objects, kept.member_identities));
+        (mode, state)
+    });
     stats.transform = started.elapsed();
 
     let started = Instant::now();

@@ -294,8 +294,6 @@ fn print_table(rows: &[Row], slapd: bool) {
             r.get("delta_entries"),
             r.get("footprint_per_entry"),
         );
-    }
-    for r in rows {
         let _ = writeln!(
             out,
             "{}: live heap in the full sync: {}; in the delta: {}",

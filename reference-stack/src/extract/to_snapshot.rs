@@ -20,7 +20,7 @@ pub fn to_snapshot(extraction: Extraction) -> (DirectorySnapshot, Vec<String>) {
 
 /// What [`to_snapshot_keeping`] gives back of the extraction: its objects and each
 /// group's member identities, for the delta state to take over without a copy.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Kept {
     /// The extracted objects by GUID.
     pub objects: BTreeMap<Guid, Object>,
