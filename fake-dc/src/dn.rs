@@ -9,7 +9,7 @@
 use std::fmt;
 
 /// One `type=value` pair of an RDN.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Ava {
     /// The attribute type as written (`CN`, `ou`, an OID); compared case-insensitively.
     pub attr: String,
@@ -19,7 +19,7 @@ pub struct Ava {
 
 /// A relative distinguished name: one or more AVAs joined by `+` (multi-valued RDNs are
 /// legal in LDAP, although AD itself never creates them).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Rdn {
     pub avas: Vec<Ava>,
 }

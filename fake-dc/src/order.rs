@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::directory::EntryId;
 
 /// How a search's entries are ordered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EntryOrder {
     /// Creation order.

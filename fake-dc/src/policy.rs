@@ -34,7 +34,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 /// The limits, with Windows' defaults.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct QueryPolicy {
     /// MaxPageSize (1,000).
     pub max_page_size: usize,

@@ -147,7 +147,9 @@ pub fn canonical(name: &str) -> &str {
 }
 
 /// The structural classes fake-dc models.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum ObjectKind {
     Domain,
     Container,

@@ -1,6 +1,8 @@
 //! The `fake-dc` command: check fixtures, serve a directory, export it as LDIF, and
 //! reproduce a directory as a fixture (capture over LDAP, import LDIF).
 
+#[path = "fake-dc/cache.rs"]
+mod cache;
 #[path = "fake-dc/customer.rs"]
 mod customer;
 #[path = "fake-dc/reproduce.rs"]
@@ -142,6 +144,8 @@ struct ServeArgs {
     /// Extra certificate names besides the host and domain (e.g. localhost).
     #[arg(long = "cert-name")]
     cert_names: Vec<String>,
+    #[command(flatten)]
+    cache: cache::CacheArgs,
     /// Close connections idle this long, e.g. 900s or 15m; a bare number is seconds
     /// (AD's MaxConnIdleTime; default: the fixture's queryPolicy, else 900s).
     #[arg(long, value_name = "DURATION", value_parser = duration)]
@@ -314,12 +318,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let mut dir = fixture::load_file(
-        &args.fixture,
-        LoadOptions {
-            fixed_time: args.fixed_time,
-        },
-    )?;
+    let options = LoadOptions {
+        fixed_time: args.fixed_time,
+    };
+    let mut dir = cache::load(&args.fixture, options, &args.cache)?;
     // The control API moves this clock; --fixed-time pins its base.
     let clock = DirectoryClock::new(args.fixed_time);
     dir.set_clock(clock.clock());

@@ -3,7 +3,7 @@
 use super::{EntryId, Sid};
 
 /// One domain of the forest.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Domain {
     /// `corp.example.test`
     pub dns_name: String,

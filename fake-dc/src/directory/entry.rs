@@ -8,7 +8,9 @@ use crate::schema::ObjectKind;
 
 /// An entry's index in the directory's slab. Ids are never reused, so a tombstone keeps
 /// its id and links to it stay meaningful.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct EntryId(pub u32);
 
 impl EntryId {
@@ -18,7 +20,9 @@ impl EntryId {
 }
 
 /// An `objectGUID`: 16 bytes in the order AD stores them.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Guid(pub [u8; 16]);
 
 impl Guid {
@@ -63,7 +67,7 @@ impl fmt::Debug for Guid {
 }
 
 /// An `objectSid`: `S-1-5-21-a-b-c-RID` for domain principals, or a well-known SID.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Sid {
     pub authority: u64,
     pub sub: Vec<u32>,
@@ -172,7 +176,7 @@ pub struct Attr {
 /// the one-element list a `Vec` would allocate for it, for each of a user's dozen
 /// attributes, was the largest part of a loaded directory after the values themselves.
 /// Always in its canonical form (one value is `One`), so equality is the slices'.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AttrValues {
     One(Vec<u8>),
     Many(Vec<Vec<u8>>),

@@ -24,21 +24,15 @@ impl Directory {
         }
         let e = &self.entries[id.index()];
         Arc::make_mut(self.class_index.entry(e.kind).or_default()).insert(id);
-        for attr in INDEXED {
-            let lower = attr.to_ascii_lowercase();
-            let values: Vec<String> = e
-                .get(attr)
-                .unwrap_or_default()
-                .iter()
-                .map(|v| fold_case(&String::from_utf8_lossy(v)))
-                .collect();
-            if let Some(index) = self.value_index.get_mut(&lower) {
-                let entries = &self.entries;
-                for v in values {
-                    index.insert(&v, id, |other| {
-                        hashed::holds_value(&entries[other.index()], attr, &v)
-                    });
-                }
+        // Keyed by the lower-case name, which `get` and `holds_value` take as well: no
+        // name is lowered per entry.
+        let entries = &self.entries;
+        for (attr, index) in self.value_index.iter_mut() {
+            for value in e.get(attr).unwrap_or_default() {
+                let v = fold_case(&String::from_utf8_lossy(value));
+                index.insert(&v, id, |other| {
+                    hashed::holds_value(&entries[other.index()], attr, &v)
+                });
             }
         }
     }

@@ -15,6 +15,7 @@ mod footprint;
 mod hashed;
 mod identity;
 mod ids;
+mod image;
 mod index;
 mod meta;
 mod mutate;
@@ -30,6 +31,7 @@ pub use ids::{
     filetime_from_unix, generalized_time, parse_generalized_time, unix_from_filetime,
     FILETIME_NEVER,
 };
+pub use image::ImageError;
 pub(crate) use mutate::{decode_unicode_pwd, values_equal};
 pub use mutate::{DirError, ModOp, Modification, NewEntry};
 pub use pin::Pins;

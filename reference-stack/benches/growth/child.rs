@@ -85,7 +85,7 @@ fn secs(d: Duration) -> String {
 
 pub fn main(args: &[String]) -> anyhow::Result<()> {
     let [workload, fixture, work, rest @ ..] = args else {
-        bail!("usage: --child load|sync|serve FIXTURE WORKDIR [ldif|probes]");
+        bail!("usage: --child load|cached|sync|serve FIXTURE WORKDIR [ldif|probes]");
     };
     let (fixture, work) = (Path::new(fixture), Path::new(work));
     let runtime = tokio::runtime::Runtime::new()?;
@@ -95,6 +95,7 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
             work,
             rest.first().map(String::as_str) == Some("ldif"),
         ),
+        "cached" => cached(fixture, work),
         "sync" => runtime.block_on(sync(fixture)),
         "serve" => runtime.block_on(serve(fixture)),
         other => bail!("unknown workload '{other}'"),
@@ -149,6 +150,32 @@ fn load(fixture: &Path, work: &Path, ldif: bool) -> anyhow::Result<()> {
         )?;
         say("ldif_secs", secs(started.elapsed()));
     }
+    Ok(())
+}
+
+/// A load through the fixture cache in `WORKDIR/cache`: the first writes the image
+/// (`cache_write_*`: load and write), the second reads it (`cached_*`), as `fake-dc serve`
+/// does on its first and second start.
+fn cached(fixture: &Path, work: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let (_directory, used) = fixture::Cache::at(work.join("cache"))
+        .load(fixture, LoadOptions::default())
+        .with_context(|| format!("loading {}", fixture.display()))?;
+    let took = started.elapsed();
+    let prefix = match &used {
+        fixture::CacheUse::Read(image) => {
+            say(
+                "image_mib",
+                format!("{:.0}", std::fs::metadata(image)?.len() as f64 / 1048576.0),
+            );
+            "cached"
+        }
+        fixture::CacheUse::Written(_) => "cache_write",
+        other => bail!("the cache was not used: {other}"),
+    };
+    say(&format!("{prefix}_secs"), secs(took));
+    say(&format!("{prefix}_peak_mib"), mib("VmHWM:"));
+    say(&format!("{prefix}_rss_mib"), mib("VmRSS:"));
     Ok(())
 }
 

@@ -203,6 +203,11 @@ fn measure(size: &str, fixture: &Path, o: &Options) -> anyhow::Result<Row> {
     let export = if o.slapd { "ldif" } else { "probes" };
     row.values
         .extend(run_child(&["load", fixture, work_s, export], o.timeout)?);
+    eprintln!("== {size}: load through the fixture cache, writing the image, then reading it");
+    for _ in 0..2 {
+        row.values
+            .extend(run_child(&["cached", fixture, work_s], o.timeout)?);
+    }
     eprintln!("== {size}: full sync over LDAPS, then delta after 1% changed");
     row.values
         .extend(run_child(&["sync", fixture, work_s], o.timeout)?);
@@ -242,10 +247,10 @@ fn print_table(rows: &[Row], slapd: bool) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "\n| users | entries | load, first start | load peak RSS | RSS after load | bytes/entry | full sync (LDAPS, DC in process) | sync peak RSS | delta after 1% | exact searches, 4 clients{} |",
+        "\n| users | entries | load, first start | load peak RSS | RSS after load | bytes/entry | cached start (peak RSS; image) | full sync (LDAPS, DC in process) | sync peak RSS | delta after 1% | exact searches, 4 clients{} |",
         if slapd { " (fake-dc / slapd)" } else { "" }
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         let searches = if slapd {
             format!(
@@ -261,13 +266,17 @@ fn print_table(rows: &[Row], slapd: bool) {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} s | {} MiB | {} MiB | {} | {} s | {} MiB | {} s ({} changed) | {searches} |",
+            "| {} | {} | {} s | {} MiB | {} MiB | {} | {} s ({} MiB; {} MiB, written in {} s) | {} s | {} MiB | {} s ({} changed) | {searches} |",
             r.size,
             r.get("entries"),
             r.get("load_secs"),
             r.get("load_peak_mib"),
             r.get("load_rss_mib"),
             r.get("bytes_per_entry"),
+            r.get("cached_secs"),
+            r.get("cached_peak_mib"),
+            r.get("image_mib"),
+            r.get("cache_write_secs"),
             r.get("full_secs"),
             r.get("sync_peak_mib"),
             r.get("delta_secs"),
