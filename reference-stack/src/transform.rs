@@ -86,6 +86,11 @@ pub struct Membership {
 /// Works on strongly connected components (Tarjan, iterative so a hostile chain of
 /// nested groups cannot overflow the stack): all groups in a cycle share one member set,
 /// and each component is computed once from the components it contains.
+///
+/// Members are numbered by their place among the mail-enabled GUIDs, and a component's
+/// set is a sorted list of those numbers: merging lists of 4-byte numbers is several
+/// times faster than inserting 16-byte GUIDs into B-trees, which was half the
+/// transform's time at 100,000 users. GUIDs come back only in the result.
 pub fn group_closure(membership: &Membership) -> BTreeMap<Guid, BTreeSet<Guid>> {
     let groups: Vec<Guid> = membership
         .direct
@@ -100,17 +105,19 @@ pub fn group_closure(membership: &Membership) -> BTreeMap<Guid, BTreeSet<Guid>> 
         .enumerate()
         .map(|(position, guid)| (*guid, position))
         .collect();
+    // Sorted, as the set is: a member's number is its place here.
+    let mail_enabled: Vec<Guid> = membership.mail_enabled.iter().copied().collect();
 
     let mut nested: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
-    let mut leaves: Vec<BTreeSet<Guid>> = vec![BTreeSet::new(); groups.len()];
+    let mut leaves: Vec<Vec<u32>> = vec![Vec::new(); groups.len()];
     for (position, guid) in groups.iter().enumerate() {
         let direct = membership.direct.get(guid).into_iter().flatten();
         let primary = membership.primary.get(guid).into_iter().flatten();
         for member in direct.chain(primary) {
             if let Some(&group) = index.get(member) {
                 nested[position].push(group);
-            } else if membership.mail_enabled.contains(member) {
-                leaves[position].insert(*member);
+            } else if let Ok(number) = mail_enabled.binary_search(member) {
+                leaves[position].push(number as u32);
             }
         }
     }
@@ -124,24 +131,34 @@ pub fn group_closure(membership: &Membership) -> BTreeMap<Guid, BTreeSet<Guid>> 
     }
     // Tarjan emits a component only after every component reachable from it, so each
     // one's nested components are finished by the time it is reached.
-    let mut members: Vec<BTreeSet<Guid>> = Vec::with_capacity(components.len());
+    let mut members: Vec<Vec<u32>> = Vec::with_capacity(components.len());
     for (component, nodes) in components.iter().enumerate() {
-        let mut set = BTreeSet::new();
+        let mut set = Vec::new();
         for &node in nodes {
-            set.extend(leaves[node].iter().copied());
+            set.extend_from_slice(&leaves[node]);
             for &inner in &nested[node] {
                 if component_of[inner] != component {
-                    set.extend(members[component_of[inner]].iter().copied());
+                    set.extend_from_slice(&members[component_of[inner]]);
                 }
             }
         }
+        set.sort_unstable();
+        set.dedup();
+        set.shrink_to_fit();
         members.push(set);
     }
 
     groups
         .iter()
         .enumerate()
-        .map(|(node, guid)| (*guid, members[component_of[node]].clone()))
+        .map(|(node, guid)| {
+            // In order, so the set is built in bulk rather than by inserts.
+            let set = members[component_of[node]]
+                .iter()
+                .map(|&number| mail_enabled[number as usize])
+                .collect();
+            (*guid, set)
+        })
         .collect()
 }
 
