@@ -68,6 +68,16 @@ pub fn sync(
     (apply(account, &plan), plan)
 }
 
+/// [`sync`] on an account the caller gives up: applied in place, not to a copy.
+pub fn sync_owned(
+    account: Account,
+    snapshot: &DirectorySnapshot,
+    settings: &AccountSettings,
+) -> (Account, Plan) {
+    let plan = plan(&account, snapshot, settings);
+    (apply_owned(account, &plan), plan)
+}
+
 /// Works out what a run would change, without changing anything.
 pub fn plan(account: &Account, snapshot: &DirectorySnapshot, settings: &AccountSettings) -> Plan {
     planner::plan(account, snapshot, settings)

@@ -14,7 +14,9 @@ use reference_stack::account::{Account, Origin};
 use reference_stack::delta::{DeltaState, ExtractionMode, FullReason};
 use reference_stack::report::SyncMethod;
 use reference_stack::settings::{AccountSettings, ConnectorSettings, EncryptionMode};
-use reference_stack::stack::{run_delta_sync, DeltaSyncOutcome, SyncEnvironment};
+use reference_stack::stack::{
+    run_delta_sync, run_delta_sync_owned, DeltaSyncOutcome, SyncEnvironment,
+};
 
 const STAFF: &str = "OU=Staff,DC=corp,DC=example,DC=test";
 const ENGINEERING: &str = "OU=Engineering,OU=Staff,DC=corp,DC=example,DC=test";
@@ -151,6 +153,18 @@ async fn a_delta_run_reads_only_the_changes_and_reaches_what_a_full_run_reaches(
     assert_eq!(stats.containers, 1, "{stats:?}");
     assert!(stats.entries < 60, "read too much: {stats:?}");
     assert_matches_full(&env, &connector, &settings, &idle.sync.account, &second).await;
+    // Handing the account over (applied in place) reaches the same account and report.
+    let owned = run_delta_sync_owned(
+        &env,
+        &connector,
+        &settings,
+        idle.sync.account.clone(),
+        Some(&state),
+    )
+    .await;
+    assert_eq!(owned.sync.report.changes, second.sync.report.changes);
+    assert_eq!(owned.sync.account, second.sync.account);
+    assert_eq!(owned.state, second.state);
 
     let account = &second.sync.account;
     let dan = account

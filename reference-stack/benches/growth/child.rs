@@ -15,7 +15,7 @@ use reference_stack::account::Account;
 use reference_stack::report::SyncMethod;
 use reference_stack::resolve::Resolver;
 use reference_stack::settings::{AccountSettings, ConnectorSettings, EncryptionMode, Region};
-use reference_stack::stack::{run_delta_sync, SyncEnvironment};
+use reference_stack::stack::{run_delta_sync, run_delta_sync_owned, SyncEnvironment};
 
 use crate::clients::{BIND_DN, PASSWORD};
 
@@ -286,7 +286,9 @@ async fn sync(fixture: &Path) -> anyhow::Result<()> {
     );
     let sampler = HeapPeak::start();
     let started = Instant::now();
-    let delta = run_delta_sync(&env, &connector, &settings, &account, Some(&state)).await;
+    // The account is handed over, as a service that keeps it between runs would: the
+    // run applies to it in place.
+    let delta = run_delta_sync_owned(&env, &connector, &settings, account, Some(&state)).await;
     let took = started.elapsed();
     let delta_heap_peak = sampler.stop();
     say(
