@@ -313,19 +313,9 @@ fn big_enough(dir: &Path) -> PathBuf {
 
 /// What the served directory answers: the users under `OU=People`, counted over LDAP.
 fn people(served: &serve_support::Served) -> usize {
-    let url = format!("ldap://{}", served.addr("dc1.corp.example.test", "ldap"));
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let (conn, mut ldap) = ldap3::LdapConnAsync::new(&url).await.unwrap();
-        ldap3::drive!(conn);
-        ldap.simple_bind(
-            "CN=Sync Service,OU=Service Accounts,DC=corp,DC=example,DC=test",
-            "Sync-Secret-1",
-        )
-        .await
-        .unwrap()
-        .success()
-        .unwrap();
+        let mut ldap = serve_support::bound_as_sync_account(served).await;
         let mut stream = ldap
             .streaming_search_with(
                 ldap3::adapters::PagedResults::new(1000),

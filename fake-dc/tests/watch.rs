@@ -8,24 +8,14 @@ mod serve_support;
 
 use std::time::{Duration, Instant};
 
-use ldap3::{LdapConnAsync, Scope};
+use ldap3::Scope;
 use serve_support::{fixture, serve, Served};
 
 const BASE: &str = "DC=corp,DC=example,DC=test";
 
 /// (cn, objectGUID bytes) of the entries matching `filter`, read as the sync account.
 async fn find(served: &Served, filter: &str) -> Vec<(String, Vec<u8>)> {
-    let url = format!("ldap://{}", served.addr("dc1.corp.example.test", "ldap"));
-    let (conn, mut ldap) = LdapConnAsync::new(&url).await.unwrap();
-    ldap3::drive!(conn);
-    ldap.simple_bind(
-        "CN=Sync Service,OU=Service Accounts,DC=corp,DC=example,DC=test",
-        "Sync-Secret-1",
-    )
-    .await
-    .unwrap()
-    .success()
-    .unwrap();
+    let mut ldap = serve_support::bound_as_sync_account(served).await;
     let (entries, _) = ldap
         .search(BASE, Scope::Subtree, filter, vec!["cn", "objectGUID"])
         .await

@@ -147,17 +147,7 @@ pub async fn run_delta_sync(
     account: &Account,
     state: Option<&DeltaState>,
 ) -> DeltaSyncOutcome {
-    delta_outcome(
-        run(
-            env,
-            connector,
-            settings,
-            Cow::Borrowed(account),
-            Mode::Delta(state),
-        )
-        .await,
-        state,
-    )
+    run_delta(env, connector, settings, Cow::Borrowed(account), state).await
 }
 
 /// [`run_delta_sync`] on an account the caller gives up: apply changes it in place rather
@@ -169,20 +159,17 @@ pub async fn run_delta_sync_owned(
     account: Account,
     state: Option<&DeltaState>,
 ) -> DeltaSyncOutcome {
-    delta_outcome(
-        run(
-            env,
-            connector,
-            settings,
-            Cow::Owned(account),
-            Mode::Delta(state),
-        )
-        .await,
-        state,
-    )
+    run_delta(env, connector, settings, Cow::Owned(account), state).await
 }
 
-fn delta_outcome(ran: Ran, state: Option<&DeltaState>) -> DeltaSyncOutcome {
+async fn run_delta(
+    env: &SyncEnvironment,
+    connector: &ConnectorSettings,
+    settings: &AccountSettings,
+    account: Cow<'_, Account>,
+    state: Option<&DeltaState>,
+) -> DeltaSyncOutcome {
+    let ran = run(env, connector, settings, account, Mode::Delta(state)).await;
     DeltaSyncOutcome {
         state: match ran.state {
             Some(next) => next,

@@ -81,6 +81,23 @@ pub fn serve(fixture: &Path, extra: &[&str]) -> Served {
     }
 }
 
+/// An LDAP connection to `dc1.corp.example.test`'s plain listener, bound as the sync
+/// account the fixtures share (`CN=Sync Service,OU=Service Accounts`).
+pub async fn bound_as_sync_account(served: &Served) -> ldap3::Ldap {
+    let url = format!("ldap://{}", served.addr("dc1.corp.example.test", "ldap"));
+    let (conn, mut ldap) = ldap3::LdapConnAsync::new(&url).await.unwrap();
+    ldap3::drive!(conn);
+    ldap.simple_bind(
+        "CN=Sync Service,OU=Service Accounts,DC=corp,DC=example,DC=test",
+        "Sync-Secret-1",
+    )
+    .await
+    .unwrap()
+    .success()
+    .unwrap();
+    ldap
+}
+
 impl Served {
     /// The control API's base URL without `http://`.
     fn control_addr(&self) -> String {
