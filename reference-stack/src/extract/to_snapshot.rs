@@ -51,63 +51,34 @@ pub fn to_snapshot_keeping(extraction: Extraction) -> (DirectorySnapshot, Vec<St
             }
         }
     }
-    for object in objects.values() {
-        match object.kind {
-            ObjectKind::User => {
-                if let (Some(domain), Some(rid)) = (&object.domain_sid, object.primary_group_id) {
-                    if let Some(group) = primary_groups.get(&(domain.as_slice(), rid)) {
-                        membership
-                            .primary
-                            .entry(*group)
-                            .or_default()
-                            .insert(object.guid);
-                    }
+    // Reading addresses and building the users and contacts is independent per object,
+    // so a large extraction does it on two threads; what is collected is kept in
+    // object order, so the snapshot and the warnings are the same either way.
+    let readers: Vec<&Object> = objects.values().collect();
+    let converted = convert_all(&readers);
+    for (object, converted) in readers.iter().zip(converted) {
+        if object.kind == ObjectKind::User {
+            if let (Some(domain), Some(rid)) = (&object.domain_sid, object.primary_group_id) {
+                if let Some(group) = primary_groups.get(&(domain.as_slice(), rid)) {
+                    membership
+                        .primary
+                        .entry(*group)
+                        .or_default()
+                        .insert(object.guid);
                 }
-                let Some((primary, aliases)) = object.addresses() else {
-                    if object.mail.is_some() || !object.proxy_addresses.is_empty() {
-                        warnings.push(format!(
-                            "user '{}' has no usable primary address; not synced",
-                            object.dn
-                        ));
-                    }
-                    continue;
-                };
-                membership.mail_enabled.insert(object.guid);
-                snapshot.users.insert(
-                    object.guid,
-                    DirUser {
-                        guid: object.guid,
-                        dn: object.dn.clone(),
-                        primary,
-                        aliases,
-                        disabled: transform::is_disabled(object.user_account_control),
-                        attributes: object.attributes.clone(),
-                    },
-                );
             }
-            ObjectKind::Contact => {
-                let Some((primary, aliases)) = object.addresses() else {
-                    if object.mail.is_some() || !object.proxy_addresses.is_empty() {
-                        warnings.push(format!(
-                            "contact '{}' has no usable primary address; not synced",
-                            object.dn
-                        ));
-                    }
-                    continue;
-                };
+        }
+        match converted {
+            Converted::User(user) => {
                 membership.mail_enabled.insert(object.guid);
-                snapshot.contacts.insert(
-                    object.guid,
-                    DirContact {
-                        guid: object.guid,
-                        dn: object.dn.clone(),
-                        name: display_name(object),
-                        primary,
-                        aliases,
-                    },
-                );
+                snapshot.users.insert(object.guid, user);
             }
-            ObjectKind::Group | ObjectKind::DynamicList | ObjectKind::Other => {}
+            Converted::Contact(contact) => {
+                membership.mail_enabled.insert(object.guid);
+                snapshot.contacts.insert(object.guid, contact);
+            }
+            Converted::Unusable(warning) => warnings.push(warning),
+            Converted::Nothing => {}
         }
     }
     let mut closure = transform::group_closure(&membership);
@@ -135,6 +106,82 @@ pub fn to_snapshot_keeping(extraction: Extraction) -> (DirectorySnapshot, Vec<St
         member_identities,
     };
     (snapshot, warnings, kept)
+}
+
+/// Extractions with at least this many objects convert them on two threads: below it, a
+/// thread costs more than it saves.
+const PARALLEL_OBJECTS: usize = 20_000;
+
+/// What one object becomes in the snapshot, before it is put there.
+enum Converted {
+    User(DirUser),
+    Contact(DirContact),
+    /// A user or contact with address values but no usable primary: the warning.
+    Unusable(String),
+    /// Not a user or contact, or one without any address.
+    Nothing,
+}
+
+/// [`convert`] for each object, in order.
+fn convert_all(objects: &[&Object]) -> Vec<Converted> {
+    let each = |part: &[&Object]| part.iter().map(|o| convert(o)).collect::<Vec<_>>();
+    if objects.len() < PARALLEL_OBJECTS {
+        return each(objects);
+    }
+    let (first, second) = objects.split_at(objects.len() / 2);
+    std::thread::scope(|scope| {
+        let Ok(handle) = std::thread::Builder::new().spawn_scoped(scope, || each(first)) else {
+            return each(objects);
+        };
+        let second = each(second);
+        match handle.join() {
+            Ok(mut all) => {
+                all.extend(second);
+                all
+            }
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+fn convert(object: &Object) -> Converted {
+    let (kind, primary, aliases) = match (object.kind, object.addresses()) {
+        (ObjectKind::User | ObjectKind::Contact, Some((primary, aliases))) => {
+            (object.kind, primary, aliases)
+        }
+        (ObjectKind::User | ObjectKind::Contact, None)
+            if object.mail.is_some() || !object.proxy_addresses.is_empty() =>
+        {
+            let what = if object.kind == ObjectKind::User {
+                "user"
+            } else {
+                "contact"
+            };
+            return Converted::Unusable(format!(
+                "{what} '{}' has no usable primary address; not synced",
+                object.dn
+            ));
+        }
+        _ => return Converted::Nothing,
+    };
+    if kind == ObjectKind::User {
+        Converted::User(DirUser {
+            guid: object.guid,
+            dn: object.dn.clone(),
+            primary,
+            aliases,
+            disabled: transform::is_disabled(object.user_account_control),
+            attributes: object.attributes.clone(),
+        })
+    } else {
+        Converted::Contact(DirContact {
+            guid: object.guid,
+            dn: object.dn.clone(),
+            name: display_name(object),
+            primary,
+            aliases,
+        })
+    }
 }
 
 fn display_name(object: &Object) -> String {
